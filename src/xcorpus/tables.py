@@ -1,0 +1,107 @@
+"""Parquet schemas shared by the stages, and atomic writing.
+
+Every stage reads and writes through these schemas so that a column that changes type or goes
+missing fails at the writer, not three stages later.
+"""
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("utt_id", pa.string(), nullable=False),
+        pa.field("corpus", pa.string(), nullable=False),
+        pa.field("audio_path", pa.string(), nullable=False),
+        # Segment bounds inside audio_path; null means the whole file.
+        pa.field("start_s", pa.float64()),
+        pa.field("end_s", pa.float64()),
+        pa.field("speaker", pa.string(), nullable=False),
+        pa.field("gender", pa.string()),
+        pa.field("session", pa.int32()),
+        # Official partition where the corpus has one: train | dev | test | test1 | test2 | test3.
+        pa.field("split", pa.string()),
+        pa.field("label", pa.string(), nullable=False),
+        pa.field("raw_label", pa.string(), nullable=False),
+        # V/A/D on the corpus's native scale (see corpora.CorpusSpec.vad_scale).
+        pa.field("valence", pa.float64()),
+        pa.field("arousal", pa.float64()),
+        pa.field("dominance", pa.float64()),
+        pa.field("transcript", pa.string()),
+    ]
+)
+
+REJECTS_SCHEMA = pa.schema(
+    [
+        pa.field("utt_id", pa.string(), nullable=False),
+        pa.field("raw_label", pa.string()),
+        pa.field("reason", pa.string(), nullable=False),
+        # Where the utterance was read from: "file" or "file:line".
+        pa.field("source", pa.string()),
+    ]
+)
+
+DIFFICULTY_SCHEMA = pa.schema(
+    [
+        pa.field("utt_id", pa.string(), nullable=False),
+        pa.field("vad_norm", pa.list_(pa.float64(), 3), nullable=False),
+        pa.field("difficulty", pa.float64(), nullable=False),
+    ]
+)
+
+MANIFEST_SCHEMA = pa.schema(
+    [
+        pa.field("utt_id", pa.string(), nullable=False),
+        pa.field("corpus", pa.string(), nullable=False),
+        pa.field("role", pa.string(), nullable=False),  # train | val | test
+        pa.field("fold", pa.int32()),
+    ]
+)
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def write_parquet(table: pa.Table, path: str | Path, schema: pa.Schema | None = None) -> None:
+    """Write `table` to `path` atomically (temp file + rename), cast to `schema` if given.
+
+    The cast raises on a missing column or an impossible type, naming the column.
+    """
+    path = Path(path)
+    if schema is not None:
+        table = table.select(schema.names).cast(schema)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_csv(table: pa.Table, path: str | Path) -> None:
+    """Write `table` as CSV atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        pacsv.write_csv(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(text: str, path: str | Path) -> None:
+    """Write a text file atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
