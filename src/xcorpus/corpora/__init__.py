@@ -1,5 +1,6 @@
 """Corpus loaders, one module per corpus, read the layouts the corpora are distributed in."""
 
+import csv
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,11 +14,40 @@ CORPORA: dict[str, CorpusSpec] = {
 }
 
 
-def index_corpus(name: str, root: str | Path) -> tuple[pa.Table, pa.Table]:
-    """Read corpus `name` from `root` into its (index, rejects) tables."""
+def index_corpus(
+    name: str, root: str | Path, transcripts: str | Path | None = None
+) -> tuple[pa.Table, pa.Table]:
+    """Read corpus `name` from `root` into its (index, rejects) tables.
+
+    `transcripts` is an optional TSV (header `utt_id<TAB>transcript`) whose texts replace the
+    corpus's own, e.g. ASR output for MSP-IMPROV; utterances it does not list get no transcript.
+    """
     if name not in CORPORA:
         raise ValueError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{name}: corpus root {root} is not a directory")
-    return to_tables(CORPORA[name].load(root), name)
+    loaded = CORPORA[name].load(root)
+    if transcripts is not None:
+        texts = read_transcripts(Path(transcripts))
+        for row in loaded.rows:
+            row["transcript"] = texts.get(row["utt_id"])
+    return to_tables(loaded, name)
+
+
+def read_transcripts(path: Path) -> dict[str, str]:
+    """utt_id -> text from a two-column TSV with header; a repeated id is an error."""
+    texts: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header != ["utt_id", "transcript"]:
+            raise ValueError(f"{path}: header must be 'utt_id<TAB>transcript', got {header}")
+        for line, fields in enumerate(reader, start=2):
+            if len(fields) != 2:
+                raise ValueError(f"{path}:{line}: expected 2 tab-separated fields")
+            utt_id, text = fields
+            if utt_id in texts:
+                raise ValueError(f"{path}:{line}: utterance {utt_id} listed twice")
+            texts[utt_id] = text
+    return texts

@@ -1,0 +1,135 @@
+"""MSP-IMPROV (MSPI) as distributed, see shared/corpora.md §2.
+
+Layout read under the root::
+
+    Evalution.txt (release spelling) or Evaluation.txt    labels, blank-line separated blocks
+    **/MSP-IMPROV-<S01A>-<F01>-<P>-<FM01>.wav              audio, found by one recursive glob
+
+Each block of the label file starts with a summary line
+`UTD-IMPROV-<id>.avi; <L>; A:<f>; V:<f>; D:<f> ; N:<f>;` (the `N:` naturalness field is
+optional, any value may be `NaN`), followed by per-rater lines, which are ignored for now. The
+first line of a block must be a summary line and every line starting with `UTD-IMPROV-` must
+parse, else ValueError naming file and line.
+
+Decisions:
+
+- utt_id = the wav stem `MSP-IMPROV-<id>`; speaker = 4th dash field (`F01`), gender its letter,
+  session = int(speaker[1:]) (dyad 1-6). No official split (split None; LOSO over sessions
+  is the usual protocol). No transcripts exist (transcript None).
+- V/A/D: summary A (arousal), V (valence), D (dominance) on the native 1-5 scale; `NaN` -> None.
+- Labels A/H/S/N kept; `X` is rejected as "no majority label", `O` and any other code as
+  "label <L> not in the 4 classes". The label is checked before the audio.
+- When `Evalution.txt` and `Evaluation.txt` both exist, `Evalution.txt` (the release file)
+  is read. When two wavs share a stem, the first in sorted path order is used.
+- A second summary line for an id already seen is rejected as "duplicate of <source>".
+"""
+
+import os
+import re
+from pathlib import Path
+
+from xcorpus.corpora.base import CorpusSpec, Loaded
+
+LABEL_FILES = ("Evalution.txt", "Evaluation.txt")
+LABELS: dict[str, str] = {"N": "neutral", "H": "happy", "S": "sad", "A": "angry"}
+NO_MAJORITY = "X"
+
+_NUM = r"(\d+(?:\.\d*)?|\.\d+|[Nn]a[Nn])"
+SUMMARY_RE = re.compile(
+    r"^UTD-IMPROV-(?P<id>[A-Za-z0-9-]+)\.avi;\s*(?P<label>[A-Za-z]);"
+    rf"\s*A:\s*{_NUM};\s*V:\s*{_NUM};\s*D:\s*{_NUM}\s*;"
+    rf"(?:\s*N:\s*{_NUM}\s*;)?$"
+)
+ID_RE = re.compile(r"^S\d{2}[A-Z]-(?P<speaker>[FM]\d{2})-[A-Z]-[A-Za-z0-9]+$")
+
+
+def _label_file(root: Path) -> Path:
+    for name in LABEL_FILES:
+        if (root / name).is_file():
+            return root / name
+    raise FileNotFoundError(f"MSPI: no label file {' or '.join(LABEL_FILES)} in {root}")
+
+
+def _value(text: str) -> float | None:
+    return None if text.lower() == "nan" else float(text)
+
+
+def _summary_lines(path: Path) -> list[tuple[int, re.Match[str]]]:
+    """(line number, match) per block summary; ValueError naming the line when malformed."""
+    found = []
+    block_started = False
+    with path.open(encoding="utf-8-sig", errors="replace") as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.strip()
+            if not line:
+                block_started = False
+                continue
+            starts_block = not block_started
+            block_started = True
+            if not (starts_block or line.startswith("UTD-IMPROV-")):
+                continue  # a rater line
+            match = SUMMARY_RE.match(line)
+            if match is None or ID_RE.match(match.group("id")) is None:
+                what = "summary line" if line.startswith("UTD-") else "line, expected a summary"
+                raise ValueError(f"MSPI: malformed {what} at {path.name}:{lineno}: {line!r}")
+            found.append((lineno, match))
+    return found
+
+
+def _audio_files(root: Path) -> dict[str, Path]:
+    """wav stem -> path for every MSP-IMPROV-*.wav under the root (first in sorted order)."""
+    audio: dict[str, Path] = {}
+    for path in sorted(root.rglob("MSP-IMPROV-*.wav")):
+        if path.is_file():
+            audio.setdefault(path.stem, path)
+    return audio
+
+
+def load(root: Path) -> Loaded:
+    """Read MSP-IMPROV from `root` (the directory holding Evalution.txt)."""
+    root = Path(os.path.abspath(root))
+    path = _label_file(root)
+    audio = _audio_files(root)
+    loaded = Loaded()
+    first_seen: dict[str, str] = {}
+    for lineno, match in _summary_lines(path):
+        utt_id = f"MSP-IMPROV-{match.group('id')}"
+        code = match.group("label")
+        source = f"{path.name}:{lineno}"
+        if utt_id in first_seen:
+            loaded.reject(utt_id, f"duplicate of {first_seen[utt_id]}", code, source)
+            continue
+        first_seen[utt_id] = source
+        if code == NO_MAJORITY:
+            loaded.reject(utt_id, "no majority label", code, source)
+            continue
+        if code not in LABELS:
+            loaded.reject(utt_id, f"label {code} not in the 4 classes", code, source)
+            continue
+        if utt_id not in audio:
+            loaded.reject(utt_id, f"no audio file at **/{utt_id}.wav", code, source)
+            continue
+        speaker = utt_id.split("-")[3]
+        arousal, valence, dominance = (_value(match.group(i)) for i in (3, 4, 5))
+        loaded.rows.append(
+            {
+                "utt_id": utt_id,
+                "audio_path": str(audio[utt_id]),
+                "start_s": None,
+                "end_s": None,
+                "speaker": speaker,
+                "gender": speaker[0],
+                "session": int(speaker[1:]),
+                "split": None,
+                "label": LABELS[code],
+                "raw_label": code,
+                "valence": valence,
+                "arousal": arousal,
+                "dominance": dominance,
+                "transcript": None,
+            }
+        )
+    return loaded
+
+
+SPEC = CorpusSpec(name="MSPI", load=load, vad_scale=(1.0, 5.0), has_transcripts=False)

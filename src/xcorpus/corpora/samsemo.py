@@ -1,0 +1,209 @@
+"""SAMSEMO (SAMSEMO) as distributed, see shared/corpora.md §5.
+
+Layout read under the root::
+
+    samsemo.tsv                              labels + metadata, UTF-16 with BOM, TAB-separated,
+                                             32 named columns, one row per scene
+    splits/{train,valid,test}_split_<LANG>.txt   official split ids, one per line (optional)
+    **/<utterance_id>/audio.wav              scene audio (e.g. EN/<id>/audio.wav from EN.zip)
+
+The TSV is read with the csv module (TAB delimiter, `"` quoting as pandas writes it), so commas
+and non-ASCII text in transcripts are safe. The header must hold all 32 documented columns
+(extra columns are ignored); a row whose field count differs from the header raises ValueError
+naming file and line.
+
+Decisions:
+
+- Only single-label `aggregated_emotions` in {neutral, happiness, sadness, anger} are kept
+  (-> neutral/happy/sad/angry). Empty -> "no majority label" (raw_label None), `a|b` ->
+  "multi-label a|b", anything else -> "label <name> not in the 4 classes". Label before audio.
+- speaker = the source-video id `utterance_id.rsplit('_', 1)[0]` (no speaker ids are released;
+  scenes with several faces stay under their video). gender from `sex`: male -> M,
+  female -> F, other/empty -> None. No sessions, no V/A/D.
+- split from splits/*_split_<LANG>.txt: train -> train, valid -> dev, test -> test; None for ids
+  in no split file (the official splits cover only the single-person subset). An id listed in
+  two split files raises ValueError. The splits are random at scene level (videos overlap).
+- Audio: one recursive glob for `audio.wav`, keyed by the parent folder name; when two folders
+  share a name the first in sorted path order is used.
+- transcript = the `transcript` column (original language), stripped; empty -> None.
+- A row for an id already seen is rejected as "duplicate of <source>". Reject sources are
+  `samsemo.tsv:<line>` (the line where the record starts).
+"""
+
+import csv
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from xcorpus.corpora.base import CorpusSpec, Loaded
+
+LABEL_FILE = "samsemo.tsv"
+COLUMNS = (
+    "utterance_id",
+    "movie_title",
+    "movie_link",
+    "source_scene_start",
+    "source_scene_stop",
+    "language",
+    "sex",
+    "age",
+    "race",
+    "covered_face",
+    "multiple_faces",
+    "emotion_1_annotator_1",
+    "emotion_2_annotator_1",
+    "emotion_1_annotator_2",
+    "emotion_2_annotator_2",
+    "emotion_1_annotator_3",
+    "emotion_2_annotator_3",
+    "aggregated_emotions",
+    "annotator_1",
+    "annotator_2",
+    "annotator_3",
+    "transcript",
+    "translation_de",
+    "translation_en",
+    "translation_es",
+    "translation_ko",
+    "translation_pl",
+    "duration",
+    "movie_type",
+    "license",
+    "author",
+    "download_date",
+)
+LABELS: dict[str, str] = {
+    "neutral": "neutral",
+    "happiness": "happy",
+    "sadness": "sad",
+    "anger": "angry",
+}
+GENDERS: dict[str, str] = {"male": "M", "female": "F"}
+SPLITS: dict[str, str] = {"train": "train", "valid": "dev", "test": "test"}
+SPLIT_FILE_RE = re.compile(r"^(train|valid|test)_split_(\w+)\.txt$")
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, record) per data row of the TSV; ValueError on header or ragged rows."""
+    with path.open(encoding="utf-16", newline="") as f:
+        reader = csv.reader(f, delimiter="\t")
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"SAMSEMO: {path} is empty (no header)")
+        header = [h.strip() for h in header]
+        for column in COLUMNS:
+            if column not in header:
+                raise ValueError(f"SAMSEMO: {path} has no column {column}")
+        while True:
+            lineno = reader.line_num + 1
+            fields = next(reader, None)
+            if fields is None:
+                return
+            if not any(x.strip() for x in fields):
+                continue
+            if len(fields) != len(header):
+                raise ValueError(
+                    f"SAMSEMO: malformed line {path.name}:{lineno}: {len(fields)} fields, "
+                    f"header has {len(header)}"
+                )
+            yield lineno, dict(zip(header, fields, strict=True))
+
+
+def _splits(root: Path) -> dict[str, str]:
+    """utt_id -> train|dev|test from splits/*_split_<LANG>.txt (empty when there are none)."""
+    splits: dict[str, str] = {}
+    where: dict[str, str] = {}
+    folder = root / "splits"
+    if not folder.is_dir():
+        return splits
+    for path in sorted(folder.iterdir()):
+        match = SPLIT_FILE_RE.match(path.name)
+        if match is None or not path.is_file():
+            continue
+        split = SPLITS[match.group(1)]
+        for line in path.read_text(encoding="utf-8-sig").splitlines():
+            utt_id = line.strip()
+            if not utt_id:
+                continue
+            if utt_id in splits and where[utt_id] != path.name:
+                raise ValueError(
+                    f"SAMSEMO: {utt_id} is listed in both splits/{where[utt_id]} "
+                    f"and splits/{path.name}"
+                )
+            splits[utt_id] = split
+            where[utt_id] = path.name
+    return splits
+
+
+def _audio_files(root: Path) -> dict[str, Path]:
+    """scene folder name -> audio.wav for every **/<utt_id>/audio.wav under the root."""
+    audio: dict[str, Path] = {}
+    for path in sorted(root.rglob("audio.wav")):
+        if path.is_file():
+            audio.setdefault(path.parent.name, path)
+    return audio
+
+
+def _reject_reason(key: str) -> str | None:
+    """Why an aggregated_emotions value (lower-cased) is not kept; None for the 4 classes."""
+    if not key:
+        return "no majority label"
+    if "|" in key:
+        return f"multi-label {key}"
+    if key not in LABELS:
+        return f"label {key} not in the 4 classes"
+    return None
+
+
+def load(root: Path) -> Loaded:
+    """Read SAMSEMO from `root` (the directory holding samsemo.tsv)."""
+    root = Path(os.path.abspath(root))
+    path = root / LABEL_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"SAMSEMO: no label file {LABEL_FILE} in {root}")
+    splits = _splits(root)
+    audio = _audio_files(root)
+    loaded = Loaded()
+    first_seen: dict[str, str] = {}
+    for lineno, rec in _records(path):
+        source = f"{LABEL_FILE}:{lineno}"
+        utt_id = rec["utterance_id"].strip()
+        if not utt_id:
+            raise ValueError(f"SAMSEMO: empty utterance_id at {source}")
+        raw_label = rec["aggregated_emotions"].strip() or None
+        key = (raw_label or "").lower()
+        if utt_id in first_seen:
+            loaded.reject(utt_id, f"duplicate of {first_seen[utt_id]}", raw_label, source)
+            continue
+        first_seen[utt_id] = source
+        reason = _reject_reason(key)
+        if reason is not None:
+            loaded.reject(utt_id, reason, raw_label, source)
+            continue
+        if utt_id not in audio:
+            loaded.reject(utt_id, f"no audio file at **/{utt_id}/audio.wav", raw_label, source)
+            continue
+        transcript = rec["transcript"].strip()
+        loaded.rows.append(
+            {
+                "utt_id": utt_id,
+                "audio_path": str(audio[utt_id]),
+                "start_s": None,
+                "end_s": None,
+                "speaker": utt_id.rsplit("_", 1)[0],
+                "gender": GENDERS.get(rec["sex"].strip().lower()),
+                "session": None,
+                "split": splits.get(utt_id),
+                "label": LABELS[key],
+                "raw_label": raw_label,
+                "valence": None,
+                "arousal": None,
+                "dominance": None,
+                "transcript": transcript or None,
+            }
+        )
+    return loaded
+
+
+SPEC = CorpusSpec(name="SAMSEMO", load=load, vad_scale=None, has_transcripts=True)
