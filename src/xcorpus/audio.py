@@ -1,0 +1,65 @@
+"""Reading one utterance as 16 kHz mono float32, whatever the corpus's file format and rate.
+
+Every audio backend sees the same signal: segments are cut by frame index (seeking, so a
+one-hour CMU-MOSEI video wav is never read whole for a five-second segment), channels are
+averaged, and other rates are resampled with a polyphase filter.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+SAMPLE_RATE = 16000
+
+
+class AudioError(Exception):
+    """Audio that cannot give the requested samples; the message names the file."""
+
+
+def read_utterance(
+    path: str | Path,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    rate: int = SAMPLE_RATE,
+) -> np.ndarray:
+    """Mono float32 samples of `path` between `start_s` and `end_s` (None: file start / end)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: no such audio file")
+    try:
+        with sf.SoundFile(path) as f:
+            first, last = _frame_range(path, f.frames, f.samplerate, start_s, end_s)
+            f.seek(first)
+            frames = f.read(last - first, dtype="float32", always_2d=True)
+            file_rate = f.samplerate
+    except sf.SoundFileError as e:
+        raise AudioError(f"{path}: unreadable audio ({e})") from e
+    if len(frames) < last - first:
+        raise AudioError(f"{path}: truncated, got {len(frames)} of {last - first} frames")
+    signal = frames.mean(axis=1, dtype=np.float32)
+    if file_rate != rate:
+        g = math.gcd(rate, file_rate)
+        signal = resample_poly(signal, rate // g, file_rate // g).astype(np.float32, copy=False)
+    return signal
+
+
+def _frame_range(
+    path: Path, n_frames: int, rate: int, start_s: float | None, end_s: float | None
+) -> tuple[int, int]:
+    """First and one-past-last frame of the segment, checked against the file's length."""
+    for name, value in (("start", start_s), ("end", end_s)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise AudioError(f"{path}: segment {name} {value} s is not a time in the file")
+    first = 0 if start_s is None else round(start_s * rate)
+    last = n_frames if end_s is None else round(end_s * rate)
+    if max(first, last) > n_frames:
+        raise AudioError(
+            f"{path}: segment [{start_s}, {end_s}] s is past the end of the file "
+            f"({n_frames / rate:.3f} s)"
+        )
+    if last <= first:
+        raise AudioError(f"{path}: empty segment (frames {first}..{last} of {n_frames})")
+    return first, last

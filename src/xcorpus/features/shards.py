@@ -1,0 +1,97 @@
+"""Feature shards: which utterances a shard holds, and writing / reading them back safely.
+
+A shard is a parquet file of `utt_id` + `embedding` whose key-value metadata records how the
+features were made. Shards are merged only when that record agrees, so features from two
+models (or two package versions) never end up in one training set.
+"""
+
+import hashlib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from xcorpus.tables import write_parquet
+
+
+def feature_schema(dim: int) -> pa.Schema:
+    """Schema of a feature table with `dim`-dimensional embeddings."""
+    return pa.schema(
+        [
+            pa.field("utt_id", pa.string(), nullable=False),
+            pa.field("embedding", pa.list_(pa.float32(), dim), nullable=False),
+        ]
+    )
+
+
+def shard_of(utt_id: str, n_shards: int) -> int:
+    """Shard of an utterance: a hash of its id, so it depends on neither row order nor corpus."""
+    digest = hashlib.blake2b(utt_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n_shards
+
+
+def shard_rows(index: pa.Table, shard: int, n_shards: int) -> pa.Table:
+    """Rows of `index` that belong to `shard` (0-based) of `n_shards`, in index order."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} is not in 0..{n_shards - 1}")
+    mine = [shard_of(u, n_shards) == shard for u in index.column("utt_id").to_pylist()]
+    return index.filter(pa.array(mine, pa.bool_()))
+
+
+def write_shard(table: pa.Table, path: str | Path, metadata: dict[str, str]) -> None:
+    """Write a feature table atomically, with `metadata` as parquet key-value metadata."""
+    dim = int(metadata["dim"])
+    schema = feature_schema(dim).with_metadata(metadata)
+    write_parquet(table.select(schema.names).cast(schema), path)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """Key-value metadata that write_shard stored in `path`."""
+    raw = pq.read_schema(path).metadata or {}
+    return {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
+
+
+def read_feature_set(paths: list[Path]) -> pa.Table:
+    """All shards of one feature set as one table sorted by utt_id, with the shared metadata.
+
+    Raises ValueError naming the files when shards disagree on how features were made or an
+    utterance appears twice.
+    """
+    if not paths:
+        raise ValueError("no feature shards given")
+    reference = read_metadata(paths[0])
+    if "dim" not in reference:
+        raise ValueError(f"{paths[0]} has no feature metadata; was it written by write_shard?")
+    tables = []
+    for path in paths:
+        metadata = read_metadata(path)
+        if metadata != reference:
+            diff = sorted(
+                k for k in reference.keys() | metadata.keys() if reference.get(k) != metadata.get(k)
+            )
+            details = "; ".join(f"{k}: {reference.get(k)!r} vs {metadata.get(k)!r}" for k in diff)
+            raise ValueError(f"feature shards {paths[0]} and {path} disagree ({details})")
+        tables.append(_read_shard(path, int(reference["dim"])))
+    _check_unique(paths, tables)
+    table = pa.concat_tables(tables)
+    table = table.take(pc.sort_indices(table, [("utt_id", "ascending")]))
+    return table.replace_schema_metadata(reference)
+
+
+def _read_shard(path: Path, dim: int) -> pa.Table:
+    """One shard, checked against the feature schema its metadata promises."""
+    table = pq.read_table(path)
+    if not table.schema.equals(feature_schema(dim)):
+        raise ValueError(f"feature shard {path} does not hold {dim}-d embeddings: {table.schema}")
+    return table
+
+
+def _check_unique(paths: list[Path], tables: list[pa.Table]) -> None:
+    """Raise naming the utterance and files when an utt_id appears more than once."""
+    seen: dict[str, Path] = {}
+    for path, table in zip(paths, tables, strict=True):
+        for utt_id in table.column("utt_id").to_pylist():
+            if utt_id in seen:
+                raise ValueError(f"utterance {utt_id} appears in both {seen[utt_id]} and {path}")
+            seen[utt_id] = path
