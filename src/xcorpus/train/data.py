@@ -1,0 +1,181 @@
+"""An experiment's utterances as tensors: manifest rows joined with labels, features, difficulty.
+
+Everything is joined once, up front, and checked: an utterance without a label, a feature row or
+(under a difficulty curriculum) a difficulty is an error naming it, never a zero vector or an
+invented score. Features and difficulty are looked up by utt_id alone (shards carry no corpus
+column), so an utt_id shared by two corpora is refused as a duplicate rather than guessed.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import torch
+
+from xcorpus.config import train_name
+from xcorpus.features.shards import read_feature_set
+from xcorpus.labels import CLASS_INDEX
+
+ROLES = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Utterances of one role (one corpus for test), as arrays aligned row by row."""
+
+    utt_id: np.ndarray
+    corpus: np.ndarray
+    x: dict[str, torch.Tensor]
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.utt_id)
+
+    def take(self, rows: np.ndarray) -> "Split":
+        index = torch.from_numpy(rows)
+        x = {m: t[index] for m, t in self.x.items()}
+        return Split(self.utt_id[rows], self.corpus[rows], x, self.y[index])
+
+    def to(self, device: torch.device) -> "Split":
+        x = {m: t.to(device) for m, t in self.x.items()}
+        return Split(self.utt_id, self.corpus, x, self.y.to(device))
+
+
+@dataclass(frozen=True)
+class Data:
+    """The splits, plus the difficulty of each training row (None without a curriculum)."""
+
+    train: Split
+    val: Split
+    test: dict[str, Split]
+    difficulty: np.ndarray | None
+
+
+def load_data(
+    experiment: dict,
+    manifest: Path,
+    indexes: list[Path],
+    features: dict[str, list[Path]],
+    difficulty: list[Path] | None,
+) -> Data:
+    """The experiment's train/val/test splits; `difficulty` None means no curriculum.
+
+    Training rows are ordered by corpus in `train_dataset` order (so corpus blocks are
+    contiguous, as the console summary reports), manifest order within a corpus.
+    """
+    rows = ordered_manifest(experiment, manifest)
+    labels = read_labels(indexes)
+    rows = rows.merge(labels, on=["corpus", "utt_id"], how="left", validate="one_to_one")
+    _require(rows, rows["label"].isna(), "has no label in the corpus indexes")
+    unknown = ~rows["label"].isin(list(CLASS_INDEX))
+    _require(rows, unknown, f"has a label outside {list(CLASS_INDEX)}")
+    y = torch.tensor(rows["label"].map(CLASS_INDEX).to_numpy(np.int64))
+    x = {
+        kind: torch.from_numpy(read_features(rows, kind, paths)) for kind, paths in features.items()
+    }
+    full = Split(rows["utt_id"].to_numpy(object), rows["corpus"].to_numpy(object), x, y)
+    role = rows["role"].to_numpy(object)
+    train = np.flatnonzero(role == "train")
+    return Data(
+        train=full.take(train),
+        val=full.take(np.flatnonzero(role == "val")),
+        test={
+            c: full.take(np.flatnonzero((role == "test") & (full.corpus == c)))
+            for c in experiment["test_datasets"]
+        },
+        difficulty=None if difficulty is None else read_difficulty(rows.iloc[train], difficulty),
+    )
+
+
+def ordered_manifest(experiment: dict, path: Path) -> pd.DataFrame:
+    """Manifest rows, checked against the experiment, train rows first in train_dataset order."""
+    if experiment["evaluation_mode"] != "cross_corpus":
+        raise ValueError(
+            f"experiment {experiment['name']}: train_seed runs cross_corpus evaluation, "
+            f"not {experiment['evaluation_mode']!r}"
+        )
+    rows = pq.read_table(path, columns=["utt_id", "corpus", "role"]).to_pandas()
+    _require(rows, ~rows["role"].isin(ROLES), f"has a role outside {ROLES}")
+    _require(rows, rows.duplicated(["corpus", "utt_id"]), f"appears twice in {path}")
+    train, test = experiment["train_dataset"], experiment["test_datasets"]
+    for role, corpora in (("train", train), ("val", train), ("test", test)):
+        present = rows.loc[rows["role"] == role, "corpus"]
+        if stray := sorted(set(present) - set(corpora)):
+            raise ValueError(
+                f"{path}: {role} rows of corpus {stray[0]}, which experiment "
+                f"{experiment['name']} does not list for {role} ({', '.join(corpora)})"
+            )
+        if missing := [c for c in corpora if c not in set(present)]:
+            raise ValueError(f"{path}: no {role} utterances of {missing[0]}")
+    role_rank = rows["role"].map({r: i for i, r in enumerate(ROLES)})
+    corpus_rank = rows["corpus"].map({c: i for i, c in enumerate(train + test)})
+    order = np.lexsort((corpus_rank.to_numpy(), role_rank.to_numpy()))
+    return rows.iloc[order].reset_index(drop=True)
+
+
+def read_labels(paths: list[Path]) -> pd.DataFrame:
+    """(corpus, utt_id, label) of every utterance in the corpus indexes."""
+    tables = [pq.read_table(p, columns=["corpus", "utt_id", "label"]).to_pandas() for p in paths]
+    labels = pd.concat(tables, ignore_index=True)
+    _require(labels, labels.duplicated(["corpus", "utt_id"]), "appears twice in the indexes")
+    return labels
+
+
+def read_features(rows: pd.DataFrame, kind: str, paths: list[Path]) -> np.ndarray:
+    """Embedding matrix (float32, one row per manifest row) of one feature set."""
+    if not paths:
+        raise ValueError(f"modality needs {kind} features, but no {kind} feature shards were given")
+    table = read_feature_set(paths)
+    metadata = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    where = os.path.commonpath([Path(p).parent for p in paths])
+    name = f"{kind} feature set {metadata.get('backend', '?')} ({where})"
+    if metadata.get("modality", kind) != kind:
+        raise ValueError(f"{name} holds {metadata['modality']} features, not {kind}")
+    positions = pd.Index(table.column("utt_id").to_numpy()).get_indexer(rows["utt_id"])
+    _require(rows, positions < 0, f"has no row in the {name}")
+    column = table.column("embedding").combine_chunks()
+    matrix = column.flatten().to_numpy().reshape(len(column), column.type.list_size)
+    return np.ascontiguousarray(matrix[positions], dtype=np.float32)
+
+
+def read_difficulty(rows: pd.DataFrame, paths: list[Path]) -> np.ndarray:
+    """Difficulty of each of `rows` (the training rows) from the difficulty parquets."""
+    if not paths:
+        raise ValueError("the difficulty curriculum needs difficulty files, but none were given")
+    tables = [pq.read_table(p, columns=["utt_id", "difficulty"]).to_pandas() for p in paths]
+    scores = pd.concat(tables, ignore_index=True)
+    _require(scores, scores.duplicated("utt_id"), "appears twice in the difficulty files")
+    positions = pd.Index(scores["utt_id"]).get_indexer(rows["utt_id"])
+    _require(rows, positions < 0, "is a train utterance without a difficulty score")
+    return scores["difficulty"].to_numpy(np.float64)[positions]
+
+
+def _require(rows: pd.DataFrame, bad, problem: str) -> None:
+    """Raise naming the first offending utterance (and how many) when any row of `bad` is set."""
+    bad = np.asarray(bad, dtype=bool)
+    if bad.any():
+        first = rows[bad].iloc[0]
+        where = f" ({first['corpus']})" if "corpus" in rows else ""
+        others = f" (and {bad.sum() - 1} more)" if bad.sum() > 1 else ""
+        raise ValueError(f"utterance {first['utt_id']}{where} {problem}{others}")
+
+
+def announce(train_counts: dict[str, int], test_datasets: list[str]) -> None:
+    """Print the seed's console summary of the training set and where it is tested.
+
+    `train_counts` maps each training corpus, in training order, to its training-role size.
+    """
+    name = train_name(list(train_counts))
+    if len(train_counts) > 1:
+        print(f"🔗 Training on multiple datasets: {', '.join(train_counts)}")
+        print(f"✅ Concatenated {len(train_counts)} datasets: {name}")
+        print(f"   Total samples: {sum(train_counts.values())}")
+        first = 0
+        for corpus, count in train_counts.items():
+            print(f"   {corpus}: {count} samples (indices {first}-{first + count - 1})")
+            first += count
+        print()
+    print(f"🚀 Training: {name} -> {list(test_datasets)}")

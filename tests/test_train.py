@@ -1,0 +1,330 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from xcorpus.features.shards import write_shard
+from xcorpus.labels import CLASSES
+from xcorpus.tables import DIFFICULTY_SCHEMA, INDEX_SCHEMA, MANIFEST_SCHEMA, write_parquet
+from xcorpus.train import build_model, loop, train_seed
+from xcorpus.train.curriculum import Curriculum, pacing_fraction
+from xcorpus.train.data import announce, load_data
+from xcorpus.train.loop import class_weights, epoch_order, fit
+from xcorpus.train.models import load_model
+
+SIZES = {"IEMO": 96, "MSPI": 64, "MSPP": 80}  # IEMO, MSPI train; MSPP test
+DIMS = {"audio": 8, "text": 6}
+
+
+def make_world(root: Path) -> dict:
+    """Three tiny corpora: class-dependent gaussian features, 4 speakers, shards in two files.
+
+    Speaker 3 of each training corpus is the validation split; the test corpus is shifted a
+    little, as a different corpus would be.
+    """
+    rng = np.random.default_rng(0)
+    means = {kind: rng.normal(size=(4, dim)) * 2.0 for kind, dim in DIMS.items()}
+    world = {"indexes": [], "audio": [], "text": [], "difficulty": [], "manifest": []}
+    for c, (corpus, n) in enumerate(SIZES.items()):
+        ids = [f"{corpus}_{i:04d}" for i in range(n)]
+        labels = [CLASSES[i % 4] for i in range(n)]
+        speakers = [f"{corpus}_spk{i // 4 % 4}" for i in range(n)]
+        index = [
+            {"utt_id": u, "corpus": corpus, "audio_path": f"{u}.wav", "speaker": s}
+            | {"label": lab, "raw_label": lab, "transcript": "words"}
+            for u, s, lab in zip(ids, speakers, labels, strict=True)
+        ]
+        world["indexes"].append(root / f"{corpus}.parquet")
+        write_parquet(pa.Table.from_pylist(index, schema=INDEX_SCHEMA), world["indexes"][-1])
+        y = np.array([i % 4 for i in range(n)])
+        for kind, dim in DIMS.items():
+            x = means[kind][y] + rng.normal(size=(n, dim)) + 0.3 * c
+            for half in (0, 1):
+                rows = slice(half, None, 2)
+                path = root / "features" / kind / corpus / f"shard-{half}-of-2.parquet"
+                write_features(ids[rows], x[rows], path, kind)
+                world[kind].append(path)
+        if corpus == "MSPP":
+            world["manifest"] += [{"utt_id": u, "corpus": corpus, "role": "test"} for u in ids]
+            continue
+        roles = ["val" if s.endswith("spk3") else "train" for s in speakers]
+        world["manifest"] += [
+            {"utt_id": u, "corpus": corpus, "role": r} for u, r in zip(ids, roles, strict=True)
+        ]
+        scores = [
+            {"utt_id": u, "vad_norm": [3.0] * 3, "difficulty": float(d)}
+            for u, d in zip(ids, rng.random(n), strict=True)
+        ]
+        world["difficulty"].append(root / "difficulty" / f"{corpus}.parquet")
+        write_parquet(
+            pa.Table.from_pylist(scores, schema=DIFFICULTY_SCHEMA), world["difficulty"][-1]
+        )
+    world["manifest_path"] = root / "manifest.parquet"
+    manifest = pa.Table.from_pylist(world["manifest"], schema=MANIFEST_SCHEMA)
+    write_parquet(manifest, world["manifest_path"])
+    return world
+
+
+def write_features(ids: list[str], x: np.ndarray, path: Path, kind: str) -> None:
+    dim = x.shape[1]
+    flat = pa.array(x.astype(np.float32).reshape(-1), pa.float32())
+    table = pa.table({"utt_id": ids, "embedding": pa.FixedSizeListArray.from_arrays(flat, dim)})
+    write_shard(table, path, {"backend": "synthetic", "dim": str(dim), "modality": kind})
+
+
+def experiment(**overrides) -> dict:
+    return {
+        "name": "IEMO+MSPI_Test",
+        "train_dataset": ["IEMO", "MSPI"],
+        "test_datasets": ["MSPP"],
+        "learning_rate": 1e-2,
+        "num_epochs": 8,
+        "batch_size": 16,
+        "modality": "both",
+        "fusion_type": "concat",
+        "fusion_hidden_dim": 16,
+        "num_attention_heads": 4,
+        "dropout": 0.1,
+        "weight_decay": 0.01,
+        "class_weights": True,
+        "use_curriculum_learning": True,
+        "curriculum_type": "difficulty",
+        "curriculum_pacing": "linear",
+        "curriculum_epochs": 4,
+        "curriculum_start": 0.2,
+        "evaluation_mode": "cross_corpus",
+        "wandb_project": "test",
+        "seeds": [1],
+        "audio_features": "synthetic_audio",
+        "text_features": "synthetic_text",
+        "difficulty_method": "vad",
+    } | overrides
+
+
+def run(world: dict, out_dir: Path, seed: int = 1, **overrides) -> dict:
+    exp = experiment(**overrides)
+    audio = world["audio"] if exp["modality"] != "text" else []
+    text = world["text"] if exp["modality"] != "audio" else []
+    return train_seed(
+        exp,
+        seed,
+        world["manifest_path"],
+        world["indexes"],
+        audio,
+        text,
+        world["difficulty"],
+        out_dir,
+    )
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict:
+    return make_world(tmp_path_factory.mktemp("world"))
+
+
+@pytest.mark.parametrize(
+    ("modality", "fusion"),
+    [("both", "concat"), ("both", "gated"), ("both", "cross_attention"), ("audio", "gated")],
+)
+def test_learns_easy_problem_and_writes_outputs(world, tmp_path, modality, fusion):
+    metrics = run(world, tmp_path, modality=modality, fusion_type=fusion)
+    assert metrics["validation"]["uar"] > 0.9
+    assert metrics["test"]["MSPP"]["uar"] > 0.8
+    assert metrics["n"] == {"train": 72 + 48, "validation": 24 + 16, "test": {"MSPP": 80}}
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    predictions = pq.read_table(tmp_path / "predictions.parquet").to_pandas()
+    assert len(predictions) == 40 + 80
+    assert set(predictions["role"]) == {"val", "test"}
+    test_rows = predictions[predictions["role"] == "test"]
+    assert (test_rows["label"] == test_rows["pred"]).mean() == metrics["test"]["MSPP"]["accuracy"]
+    probs = predictions[[f"prob_{c}" for c in CLASSES]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+
+    checkpoint = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert set(checkpoint) == {"state_dict", "standardisation", "config", "classes"}
+    model = load_model(tmp_path / "model.pt")
+    data = load_data(
+        experiment(modality=modality),
+        world["manifest_path"],
+        world["indexes"],
+        {m: world[m] for m in (["audio", "text"] if modality == "both" else [modality])},
+        None,
+    )
+    np.testing.assert_allclose(
+        loop.predict_proba(model, data.test["MSPP"]), probs[len(probs) - 80 :], rtol=1e-5
+    )
+
+
+def test_same_seed_gives_identical_outputs(world, tmp_path):
+    run(world, tmp_path / "a", fusion_type="cross_attention")
+    run(world, tmp_path / "b", fusion_type="cross_attention")
+    for name in ("metrics.json", "history.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    run(world, tmp_path / "c", seed=2, fusion_type="cross_attention")
+    assert (tmp_path / "c" / "history.csv").read_bytes() != (
+        tmp_path / "a" / "history.csv"
+    ).read_bytes()
+
+
+def test_history_follows_linear_pacing(world, tmp_path):
+    run(world, tmp_path, num_epochs=6)
+    history = pacsv.read_csv(tmp_path / "history.csv").to_pylist()
+    assert [h["epoch"] for h in history] == list(range(6))
+    fractions = [h["curriculum_fraction"] for h in history]
+    assert fractions == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0, 1.0])
+    # per epoch: round(fraction * n) of IEMO's 72 and MSPI's 48 training utterances
+    per_epoch = [14 + 10, 29 + 19, 43 + 29, 58 + 38, 120, 120]
+    assert [h["samples_seen"] for h in history] == list(np.cumsum(per_epoch))
+    assert all(h["learning_rate"] == 1e-2 for h in history)
+
+
+def test_console_messages(world, tmp_path, capsys):
+    run(world, tmp_path, num_epochs=1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[:7] == [
+        "🔗 Training on multiple datasets: IEMO, MSPI",
+        "✅ Concatenated 2 datasets: IEMO+MSPI",
+        "   Total samples: 120",
+        "   IEMO: 72 samples (indices 0-71)",
+        "   MSPI: 48 samples (indices 72-119)",
+        "",
+        "🚀 Training: IEMO+MSPI -> ['MSPP']",
+    ]
+
+
+def test_announce_matches_the_seed_page(capsys):
+    announce({"IEMO": 7523, "MSPI": 7711}, ["MSPP", "CMUMOSEI", "SAMSEMO"])
+    assert capsys.readouterr().out == (
+        "🔗 Training on multiple datasets: IEMO, MSPI\n"
+        "✅ Concatenated 2 datasets: IEMO+MSPI\n"
+        "   Total samples: 15234\n"
+        "   IEMO: 7523 samples (indices 0-7522)\n"
+        "   MSPI: 7711 samples (indices 7523-15233)\n"
+        "\n"
+        "🚀 Training: IEMO+MSPI -> ['MSPP', 'CMUMOSEI', 'SAMSEMO']\n"
+    )
+    announce({"IEMO": 10}, ["MSPI"])
+    assert capsys.readouterr().out == "🚀 Training: IEMO -> ['MSPI']\n"
+
+
+def test_cross_attention_says_once_that_it_sees_one_token(world, tmp_path, capsys):
+    run(world, tmp_path, num_epochs=2, fusion_type="cross_attention")
+    out = capsys.readouterr().out
+    assert out.count("cross_attention over one token per modality") == 1
+
+
+def test_missing_feature_row_is_an_error_naming_it(tmp_path):
+    world = make_world(tmp_path)
+    shard = world["text"][3]  # MSPI, second half
+    table = pq.read_table(shard)
+    dropped = table.column("utt_id")[5].as_py()
+    kept = table.filter(pa.array([u != dropped for u in table.column("utt_id").to_pylist()]))
+    write_features(
+        kept.column("utt_id").to_pylist(),
+        np.array(kept.column("embedding").to_pylist()),
+        shard,
+        "text",
+    )
+    with pytest.raises(ValueError, match=rf"utterance {dropped} \(MSPI\) has no row in the text"):
+        run(world, tmp_path / "out")
+
+
+def test_train_utterance_without_difficulty_is_an_error(tmp_path):
+    world = make_world(tmp_path)
+    path = world["difficulty"][0]
+    scores = pq.read_table(path)
+    write_parquet(scores.slice(1), path)
+    first = scores.column("utt_id")[0].as_py()
+    with pytest.raises(ValueError, match=f"utterance {first} .*without a difficulty"):
+        run(world, tmp_path / "out")
+    # Without the curriculum, difficulty is not needed.
+    run(world, tmp_path / "out", num_epochs=1, use_curriculum_learning=False)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"test_datasets": ["CMUMOSEI"]}, "test rows of corpus MSPP"),
+        ({"train_dataset": ["IEMO", "MSPI", "MSPP"]}, "no train utterances of MSPP"),
+        ({"evaluation_mode": "loso"}, "cross_corpus"),
+    ],
+)
+def test_manifest_must_match_the_experiment(world, tmp_path, overrides, match):
+    with pytest.raises(ValueError, match=match):
+        run(world, tmp_path, **overrides)
+
+
+@pytest.mark.parametrize(
+    ("script", "best"),
+    [
+        ([0.5, 0.9, 0.4, 0.3, 0.2], 1),
+        ([0.5, 0.9, 0.9, 0.2, 0.1], 1),
+        ([0.1, 0.2, 0.3, 0.4, 0.5], 4),
+    ],
+)
+def test_best_checkpoint_is_a_deep_copy(world, monkeypatch, script, best):
+    snapshots = []
+
+    def scripted_uar(model, split):
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return script[len(snapshots) - 1]
+
+    monkeypatch.setattr(loop, "validation_uar", scripted_uar)
+    exp = experiment(num_epochs=len(script))
+    data = load_data(exp, world["manifest_path"], world["indexes"], {"audio": world["audio"]}, None)
+    model = build_model(exp, data.train)
+    result = fit(
+        model,
+        data.train,
+        data.val,
+        Curriculum.everything(len(data.train)),
+        exp,
+        np.random.default_rng(0),
+    )
+    assert result.best_epoch == best
+    final = model.state_dict()
+    for name, tensor in result.best_state.items():
+        assert torch.equal(tensor, snapshots[best][name])
+    if best != len(script) - 1:
+        assert any(not torch.equal(result.best_state[k], final[k]) for k in final)
+
+
+def test_curriculum_sizes_and_per_corpus_ranking():
+    # Corpus A rates everything harder than corpus B; a global ranking would start with B only.
+    difficulty = np.array([10, 14, 11, 13, 12, 4, 0, 3, 1, 2], dtype=float)
+    groups = np.array(["A"] * 5 + ["B"] * 5)
+    curriculum = Curriculum.by_difficulty(difficulty, groups, start=0.2, epochs=4)
+    assert [curriculum.fraction(e) for e in range(6)] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1, 1])
+    assert curriculum.indices(0).tolist() == [0, 6]
+    assert curriculum.indices(1).tolist() == [0, 2, 6, 8]
+    assert curriculum.indices(4).tolist() == list(range(10))
+    sizes = Curriculum.by_difficulty(np.zeros(40), np.array([0] * 10 + [1] * 30), 0.2, 4)
+    assert [len(sizes.indices(e)) for e in range(5)] == [2 + 6, 4 + 12, 6 + 18, 8 + 24, 40]
+
+
+def test_pacing_edges():
+    assert pacing_fraction(0, 0.3, 0) == 1.0
+    assert pacing_fraction(10, 0.3, 5) == 1.0
+    with pytest.raises(ValueError, match="curriculum_start"):
+        Curriculum.by_difficulty(np.zeros(3), np.zeros(3), start=0.0, epochs=3)
+
+
+def test_epoch_order_is_shuffled_subset():
+    rng = np.random.default_rng(0)
+    curriculum = Curriculum.by_difficulty(np.arange(50.0), np.zeros(50), start=0.5, epochs=2)
+    order = epoch_order(curriculum, 0, rng)
+    assert sorted(order.tolist()) == list(range(25))
+    assert order.tolist() != sorted(order.tolist())
+    assert epoch_order(Curriculum.everything(50), 0, rng).tolist() != list(range(50))
+
+
+def test_class_weights_inverse_frequency_mean_one():
+    weights = class_weights(torch.tensor([0] * 6 + [1] * 3 + [2] * 1))
+    inverse = np.array([1 / 6, 1 / 3, 1.0])
+    expected = inverse / inverse.mean()
+    np.testing.assert_allclose(weights.numpy(), [*expected, 0.0], rtol=1e-6)
