@@ -1,0 +1,82 @@
+"""The `xcorpus` command: each workflow stage, usable outside Snakemake."""
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+from xcorpus.corpora import CORPORA, index_corpus
+from xcorpus.tables import write_csv, write_parquet
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from xcorpus.corpora.demo import DemoSettings, write_demo
+
+    settings = DemoSettings(
+        seed=args.seed,
+        utterances=args.utterances,
+        expression=args.expression,
+        ambiguity=args.ambiguity,
+        channel=args.channel,
+    )
+    write_demo(args.corpus, Path(args.out_dir), settings)
+    print(f"{args.corpus}: demo corpus written to {args.out_dir}")
+
+
+def cmd_index(args: argparse.Namespace) -> None:
+    index, rejects = index_corpus(args.corpus, args.root, transcripts=args.transcripts)
+    write_parquet(index, args.out)
+    write_csv(rejects, args.rejects)
+    counts = Counter(index.column("label").to_pylist())
+    reasons = Counter(rejects.column("reason").to_pylist())
+    print(f"{args.corpus}: {len(index)} utterances kept, {len(rejects)} rejected")
+    print("  classes: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for reason, n in reasons.most_common():
+        print(f"  rejected {n}: {reason}")
+
+
+def cmd_extract(args: argparse.Namespace) -> None:
+    from xcorpus.features import extract_to_file
+
+    extract_to_file(
+        Path(args.index), Path(args.out), args.backend, args.model, args.shard, args.shards
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="xcorpus", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="write a generated demo corpus in its native layout")
+    demo.add_argument("corpus", choices=list(CORPORA))
+    demo.add_argument("out_dir")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--utterances", type=int, default=320, help="labelled utterances")
+    demo.add_argument("--expression", type=float, default=1.0, help="emotion cue strength")
+    demo.add_argument("--ambiguity", type=float, default=0.16, help="share of mixed utterances")
+    demo.add_argument("--channel", default=None, help="override the corpus's channel")
+    demo.set_defaults(func=cmd_demo)
+
+    index = sub.add_parser("index", help="read a corpus as distributed into an index parquet")
+    index.add_argument("corpus", choices=list(CORPORA))
+    index.add_argument("root")
+    index.add_argument("--out", required=True, help="index parquet to write")
+    index.add_argument("--rejects", required=True, help="CSV of dropped utterances and why")
+    index.add_argument("--transcripts", help="TSV (utt_id, transcript) replacing the corpus's")
+    index.set_defaults(func=cmd_index)
+
+    extract = sub.add_parser("extract", help="extract features of an index into parquet")
+    extract.add_argument("index")
+    extract.add_argument("out")
+    extract.add_argument("--backend", required=True)
+    extract.add_argument("--model", default=None, help="local model path or hub id")
+    extract.add_argument("--granularity", choices=["utterance"], default="utterance")
+    extract.add_argument("--shard", type=int, default=0)
+    extract.add_argument("--shards", type=int, default=1)
+    extract.set_defaults(func=cmd_extract)
+
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.func(args)

@@ -1,0 +1,118 @@
+import copy
+
+import pytest
+import yaml
+from conftest import REPO, SCHEMA
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from xcorpus.config import ConfigError, expand_experiments
+
+
+def checked(config: dict) -> list[dict]:
+    validate(config, str(SCHEMA))
+    return expand_experiments(config)
+
+
+def test_default_config_expands_to_the_three_experiments(default_config):
+    experiments = checked(default_config)
+    assert [(e["name"], e["train"], e["test_datasets"]) for e in experiments] == [
+        ("IEMO_only", "IEMO", ["MSPI", "MSPP", "CMUMOSEI", "SAMSEMO"]),
+        ("IEMO+MSPI", "IEMO+MSPI", ["MSPP", "CMUMOSEI", "SAMSEMO"]),
+        ("IEMO+MSPI+MSPP", "IEMO+MSPI+MSPP", ["CMUMOSEI", "SAMSEMO"]),
+    ]
+    assert all(e["seeds"] == [42, 87739, 1829] for e in experiments)
+    assert all(e["modality"] == "audio" and e["learning_rate"] == 0.001 for e in experiments)
+
+
+def test_seed_example_file_works_unchanged(default_config):
+    seed_file = yaml.safe_load((REPO / "configs" / "multi_dataset_training.yaml").read_text())
+    config = {**default_config, **seed_file}
+    experiments = checked(config)
+    first = experiments[0]
+    # YAML 1.1 reads 1e-5 as text; it must still arrive as the number.
+    assert first["learning_rate"] == 1e-5
+    assert (first["fusion_type"], first["fusion_hidden_dim"], first["num_attention_heads"]) == (
+        "cross_attention",
+        1024,
+        16,
+    )
+    assert [e["test_datasets"] for e in experiments] == [
+        ["MSPP", "CMUMOSEI", "SAMSEMO"],
+        ["CMUMOSEI", "SAMSEMO"],
+        ["IEMO", "CMUMOSEI", "SAMSEMO"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("modality", "video", "modality"),
+        ("num_epochs", 0, "num_epochs"),
+        ("learning_rate", "fast", "learning_rate"),
+        ("unknown_key", 1, "unknown_key"),
+    ],
+)
+def test_schema_rejects_and_names_the_key(default_config, key, value, named):
+    config = copy.deepcopy(default_config)
+    config["experiments"][0][key] = value
+    with pytest.raises(WorkflowError) as error:
+        validate(config, str(SCHEMA))
+    assert named in str(error.value)
+
+
+def test_schema_rejects_unknown_corpus(default_config):
+    config = copy.deepcopy(default_config)
+    config["corpora"]["RAVDESS"] = {"root": "x"}
+    with pytest.raises(WorkflowError, match="RAVDESS"):
+        validate(config, str(SCHEMA))
+
+
+def test_loso_with_several_training_corpora_is_refused(default_config):
+    config = copy.deepcopy(default_config)
+    config["experiments"][1]["evaluation_mode"] = "loso"
+    with pytest.raises(
+        ConfigError, match="LOSO evaluation not supported with multiple training datasets"
+    ):
+        checked(config)
+
+
+@pytest.mark.parametrize("corpus", ["CMUMOSEI", "SAMSEMO"])
+def test_difficulty_curriculum_on_corpus_without_vad_is_refused(default_config, corpus):
+    config = copy.deepcopy(default_config)
+    config["experiments"][0]["train_dataset"] = ["IEMO", corpus]
+    with pytest.raises(ConfigError, match=f"IEMO_only: difficulty-based curriculum .* {corpus}"):
+        checked(config)
+    config["experiments"][0]["use_curriculum_learning"] = False
+    assert checked(config)[0]["train"] == f"IEMO+{corpus}"
+
+
+def test_text_modality_needs_transcripts(default_config):
+    config = copy.deepcopy(default_config)
+    del config["corpora"]["MSPI"]["transcripts"]
+    config["experiments"][0]["modality"] = "both"
+    with pytest.raises(ConfigError, match="MSPI is distributed without them"):
+        checked(config)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["experiments"][0].update(train_dataset="MSPX"), "names MSPX"),
+        (lambda c: c["experiments"][0].update(audio_features="wavlm"), "'wavlm'"),
+        (lambda c: c["experiments"][0].update(audio_features="minilm"), "extracts text"),
+        (lambda c: c["experiments"][1].update(name="IEMO_only"), "repeated: IEMO_only"),
+        (
+            lambda c: c["experiments"][0].update(
+                train_dataset=["IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO"],
+                use_curriculum_learning=False,
+            ),
+            "no corpus is left to test on",
+        ),
+    ],
+)
+def test_references_are_checked(default_config, change, message):
+    config = copy.deepcopy(default_config)
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        checked(config)

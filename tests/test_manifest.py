@@ -1,0 +1,119 @@
+import pyarrow as pa
+import pytest
+
+from xcorpus.manifest import build_manifest, validation_speakers
+from xcorpus.tables import DIFFICULTY_SCHEMA, INDEX_SCHEMA
+
+
+def index(corpus: str, rows: list[tuple]) -> pa.Table:
+    """rows: (utt_id, speaker, split, transcript)."""
+    base = {name: None for name in INDEX_SCHEMA.names}
+    records = [
+        base
+        | {
+            "utt_id": u,
+            "corpus": corpus,
+            "audio_path": f"{u}.wav",
+            "speaker": spk,
+            "split": split,
+            "label": "neutral",
+            "raw_label": "N",
+            "transcript": text,
+        }
+        for u, spk, split, text in rows
+    ]
+    return pa.Table.from_pylist(records, schema=INDEX_SCHEMA)
+
+
+def scores(table: pa.Table) -> pa.Table:
+    ids = table.column("utt_id").to_pylist()
+    return pa.Table.from_pylist(
+        [{"utt_id": u, "vad_norm": [3.0, 3.0, 3.0], "difficulty": 0.5} for u in ids],
+        schema=DIFFICULTY_SCHEMA,
+    )
+
+
+IEMO = index("IEMO", [(f"i{k}", f"spk{k % 10}", None, "hello") for k in range(40)])
+MSPP = index(
+    "MSPP",
+    [("p1", "1", "train", "a"), ("p2", "2", "dev", "b"), ("p3", "3", "test1", "c")],
+)
+SAM = index("SAMSEMO", [("s1", "v1", "train", "x"), ("s2", "v2", "test", "")])
+
+
+def experiment(**changes) -> dict:
+    return {
+        "train_dataset": ["IEMO", "MSPP"],
+        "test_datasets": ["SAMSEMO"],
+        "modality": "audio",
+        "use_curriculum_learning": True,
+        "curriculum_type": "difficulty",
+    } | changes
+
+
+def roles(manifest: pa.Table) -> dict[str, str]:
+    return dict(zip(manifest["utt_id"].to_pylist(), manifest["role"].to_pylist(), strict=True))
+
+
+def test_validation_is_held_out_speakers_not_utterances():
+    manifest, rejects = build_manifest(
+        experiment(),
+        {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM},
+        0.2,
+        {"IEMO": scores(IEMO), "MSPP": scores(MSPP)},
+    )
+    got = roles(manifest)
+    speaker = dict(zip(IEMO["utt_id"].to_pylist(), IEMO["speaker"].to_pylist(), strict=True))
+    val_speakers = {speaker[u] for u in speaker if got[u] == "val"}
+    train_speakers = {speaker[u] for u in speaker if got[u] == "train"}
+    assert len(val_speakers) == 2 and not val_speakers & train_speakers
+    # MSPP keeps its speaker-disjoint official partition; Test1 is outside this protocol.
+    assert (got["p1"], got["p2"], "p3" in got) == ("train", "val", False)
+    # Test corpora are tested in full, whatever their official split.
+    assert (got["s1"], got["s2"]) == ("test", "test")
+    assert len(rejects) == 0
+
+
+def test_validation_speakers_are_fixed_per_corpus():
+    assert validation_speakers(IEMO, "IEMO", 0.2) == validation_speakers(IEMO, "IEMO", 0.2)
+    assert len(validation_speakers(IEMO, "IEMO", 0.5)) == 5
+
+
+def test_single_speaker_corpus_cannot_be_validated():
+    one = index("X", [("a", "s", None, None)])
+    with pytest.raises(ValueError, match="X: 1 speaker"):
+        validation_speakers(one, "X", 0.2)
+
+
+def test_text_modality_rejects_utterances_without_transcript():
+    manifest, rejects = build_manifest(
+        experiment(modality="both", use_curriculum_learning=False),
+        {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM},
+        0.2,
+        {},
+    )
+    assert "s2" not in roles(manifest)
+    assert rejects.to_pylist() == [
+        {
+            "utt_id": "s2",
+            "raw_label": "N",
+            "reason": "no transcript (modality both)",
+            "source": "SAMSEMO",
+        }
+    ]
+
+
+def test_training_utterance_without_difficulty_is_rejected():
+    indexes = {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM}
+    plain = roles(build_manifest(experiment(use_curriculum_learning=False), indexes, 0.2, {})[0])
+    first_train = next(u for u in IEMO["utt_id"].to_pylist() if plain[u] == "train")
+    first_val = next(u for u in IEMO["utt_id"].to_pylist() if plain[u] == "val")
+    unscored = pa.compute.is_in(IEMO["utt_id"], pa.array([first_train, first_val]))
+    partial = scores(IEMO.filter(pa.compute.invert(unscored)))
+    manifest, rejects = build_manifest(
+        experiment(), indexes, 0.2, {"IEMO": partial, "MSPP": scores(MSPP)}
+    )
+    # A training utterance without difficulty cannot enter the curriculum; validation needs none.
+    assert rejects["utt_id"].to_pylist() == [first_train]
+    assert rejects["reason"].to_pylist() == ["no difficulty score (difficulty curriculum)"]
+    assert roles(manifest)[first_val] == "val"

@@ -1,0 +1,37 @@
+"""The project's own checks: Snakemake lint, snakefmt, ruff; and README == CI commands."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+PYTHON_DIRS = ["src", "tests", "workflow/scripts", "benchmarks"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "snakemake", "--lint"],
+        ["snakefmt", "--check", "Snakefile", "workflow"],
+        ["ruff", "check", *PYTHON_DIRS],
+        ["ruff", "format", "--check", *PYTHON_DIRS],
+    ],
+    ids=["snakemake-lint", "snakefmt", "ruff-check", "ruff-format"],
+)
+def test_clean(command):
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+
+def test_ci_runs_the_readme_commands():
+    readme = (REPO / "README.md").read_text()
+    setup = readme.split("## Set-up on a fresh machine")[1].split("\n## ")[0]
+    commands = re.findall(r"```bash\n(.+?)\n```", setup)
+    assert len(commands) == 2
+    ci = (REPO / ".ci" / "run").read_text()
+    main, tests = commands
+    assert main in ci
+    # pytest's "no tests collected" exit code 5 is tolerated by CI, nothing else.
+    assert tests.removesuffix(" && pytest") + " && { pytest || [ $? -eq 5 ]; }" in ci

@@ -1,0 +1,105 @@
+"""End-to-end runs of the real Snakefile on small generated demo corpora."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import REPO
+
+pytestmark = pytest.mark.workflow
+
+CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO")
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(workdir), "--cores", "2", *args,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=1800)
+
+
+def write_config(workdir: Path, utterances: int, experiments: list[dict], **extra) -> None:
+    corpora = {c: {"root": f"results/demo/{c}", "demo": True} for c in CORPORA}
+    corpora["MSPI"]["transcripts"] = "results/demo/MSPI/transcripts_asr.tsv"
+    config = {
+        "demo": {"seed": 7, "utterances": utterances},
+        "corpora": corpora,
+        "features": {"egemaps": {"backend": "egemaps", "shards": 2}},
+        "experiments": experiments,
+    } | extra
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def experiment(name: str, train, **changes) -> dict:
+    return {"name": name, "train_dataset": train, "num_epochs": 20, "seeds": [1, 2]} | changes
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    workdir = tmp_path_factory.mktemp("tiny")
+    write_config(
+        workdir,
+        utterances=48,
+        experiments=[
+            experiment("IEMO_only", "IEMO"),
+            experiment("IEMO+MSPI", ["IEMO", "MSPI"], curriculum_epochs=5),
+        ],
+    )
+    return workdir, snakemake(workdir)
+
+
+def test_tiny_workflow_writes_every_stage(tiny_run):
+    workdir, run = tiny_run
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = workdir / "results"
+    for corpus in CORPORA:
+        index = pq.read_table(results / "corpora" / f"{corpus}.parquet")
+        assert set(index["corpus"].to_pylist()) == {corpus}
+        for shard in range(2):
+            assert (results / "features/egemaps" / corpus / f"shard-{shard}-of-2.parquet").exists()
+    manifest = pq.read_table(results / "manifests" / "IEMO+MSPI.parquet").to_pylist()
+    assert {(r["corpus"], r["role"]) for r in manifest} == {
+        ("IEMO", "train"), ("IEMO", "val"), ("MSPI", "train"), ("MSPI", "val"),
+        ("MSPP", "test"), ("CMUMOSEI", "test"), ("SAMSEMO", "test"),
+    }  # fmt: skip
+    metrics = json.loads((results / "runs/IEMO+MSPI/seed-1/metrics.json").read_text())
+    assert sorted(metrics["test"]) == ["CMUMOSEI", "MSPP", "SAMSEMO"]
+    assert metrics["n"]["validation"] == sum(r["role"] == "val" for r in manifest)
+    assert "🚀 Training: IEMO+MSPI -> ['MSPP', 'CMUMOSEI', 'SAMSEMO']" in run.stdout + run.stderr
+    table = (results / "cross_corpus_uar.md").read_text()
+    assert "IEMO+MSPI" in table and "SAMSEMO" in table
+    assert table.strip() in run.stdout
+
+
+def test_tiny_workflow_rerun_does_nothing(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+    again = snakemake(workdir)
+    assert again.returncode == 0
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_config_errors_stop_before_any_job(tmp_path):
+    write_config(
+        tmp_path,
+        utterances=48,
+        experiments=[experiment("multi_loso", ["IEMO", "MSPI"], evaluation_mode="loso")],
+    )
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "LOSO evaluation not supported with multiple training datasets" in run.stderr
+    write_config(tmp_path, utterances=48, experiments=[experiment("text_only", "SAMSEMO")])
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "text_only: difficulty-based curriculum needs V/A/D" in run.stderr
+    write_config(tmp_path, utterances=48, experiments=[experiment("bad", "IEMO", modality="x")])
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "'x' is not one of ['audio', 'text', 'both']" in run.stdout + run.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,15 @@
+rule build_manifest:
+    input:
+        unpack(manifest_inputs),
+    output:
+        manifest="results/manifests/{experiment}.parquet",
+        rejects="results/manifests/{experiment}.rejects.csv",
+    log:
+        "results/logs/manifests/{experiment}.log",
+    conda:
+        "../envs/xcorpus.yaml"
+    params:
+        experiment=manifest_params,
+        validation_speakers=config["validation_speakers"],
+    script:
+        "../scripts/build_manifest.py"
