@@ -5,6 +5,8 @@ missing fails at the writer, not three stages later.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -62,46 +64,40 @@ MANIFEST_SCHEMA = pa.schema(
 )
 
 
-def _tmp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+@contextmanager
+def atomic(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it replaces `path` in one rename.
 
-
-def write_parquet(table: pa.Table, path: str | Path, schema: pa.Schema | None = None) -> None:
-    """Write `table` to `path` atomically (temp file + rename), cast to `schema` if given.
-
-    The cast raises on a missing column or an impossible type, naming the column.
+    An interrupted job therefore leaves either the old file or none, never half a file.
     """
     path = Path(path)
-    if schema is not None:
-        table = table.select(schema.names).cast(schema)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        pq.write_table(table, tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_parquet(table: pa.Table, path: str | Path, schema: pa.Schema | None = None) -> None:
+    """Write `table` to `path` atomically, cast to `schema` if given.
+
+    The cast raises on a missing column or an impossible type, naming the column.
+    """
+    if schema is not None:
+        table = table.select(schema.names).cast(schema)
+    with atomic(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def write_csv(table: pa.Table, path: str | Path) -> None:
     """Write `table` as CSV atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
-    try:
+    with atomic(path) as tmp:
         pacsv.write_csv(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_text(text: str, path: str | Path) -> None:
     """Write a text file atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
-    try:
+    with atomic(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

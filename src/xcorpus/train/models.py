@@ -4,7 +4,6 @@ Standardisation statistics are buffers of the model, so a saved model evaluates 
 the statistics of the data it was trained on (a test corpus's own statistics would leak it).
 """
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import torch
 from torch import nn
 
 from xcorpus.labels import CLASSES
+from xcorpus.tables import atomic
 
 FUSIONS = ("concat", "gated", "cross_attention")
 
@@ -141,10 +141,7 @@ class EmotionClassifier(nn.Module):
 
 
 def save_checkpoint(model: EmotionClassifier, path: Path) -> None:
-    """Weights, standardisation and config as plain tensors/dicts (torch.load weights_only).
-
-    Written atomically (temp file + rename) like the tables in xcorpus.tables.
-    """
+    """Weights, standardisation and config as plain tensors/dicts (torch.load weights_only)."""
     checkpoint = {
         "state_dict": model.state_dict(),
         "standardisation": {
@@ -153,13 +150,8 @@ def save_checkpoint(model: EmotionClassifier, path: Path) -> None:
         "config": asdict(model.config),
         "classes": list(CLASSES),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic(path) as tmp:
         torch.save(checkpoint, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> EmotionClassifier:
