@@ -11,7 +11,7 @@ eGeMAPSv02 functionals (opensmile) and a standardised logistic regression, speak
 - generation speed: write_demo for all five corpora with --jobs processes.
 
 It reads the generator's in-memory corpus (labels, speakers, 16-bit audio exactly as written),
-not the loaders. Targets (demo-corpora.md, means over seeds 7, 8, 9 at 320 utterances):
+not the loaders. Targets (means over seeds 7, 8, 9 at 320 utterances):
 in-corpus 0.60-0.95 per corpus, cross-corpus below in-corpus and above 0.25 for every pair,
 IEMO+MSPI+MSPP better than IEMO alone on CMUMOSEI and SAMSEMO.
 

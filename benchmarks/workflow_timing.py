@@ -6,8 +6,10 @@ reused), runs `snakemake --cores N` there, then runs it again and checks "Nothin
 """
 
 import argparse
+import datetime
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +40,24 @@ def timed(command: list[str], cwd: Path) -> tuple[float, str]:
     return elapsed, run.stdout + run.stderr
 
 
+def rule_seconds(log: str) -> dict[str, float]:
+    """Wall seconds per rule, summed over its jobs, from Snakemake's timestamped console log."""
+    started: dict[str, tuple[str, datetime.datetime]] = {}
+    totals: dict[str, float] = {}
+    stamp, rule = None, None
+    for line in log.splitlines():
+        if m := re.match(r"\[(\w+ \w+ +\d+ [\d:]+ \d+)\]", line):
+            stamp = datetime.datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+        elif m := re.match(r"(?:local)?rule (\w+):", line):
+            rule = m.group(1)
+        elif (m := re.match(r"\s+jobid: (\d+)", line)) and rule:
+            started[m.group(1)], rule = (rule, stamp), None
+        elif (m := re.match(r"Finished jobid: (\d+)", line)) and m.group(1) in started:
+            name, start = started.pop(m.group(1))
+            totals[name] = totals.get(name, 0.0) + (stamp - start).total_seconds()
+    return totals
+
+
 def main() -> None:
     args = argparse.ArgumentParser()
     args.add_argument("--cores", default="all")
@@ -51,11 +71,15 @@ def main() -> None:
         fresh_copy(workdir)
         full, log = timed(command, workdir)
         jobs = log.count("localrule ") + log.count("\nrule ")
+        per_rule = rule_seconds(log)
         noop, log = timed(command, workdir)
         assert "Nothing to be done" in log, log[-2000:]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     print(f"full run: {full:.1f} s ({jobs} jobs)")
     print(f"no-op rerun: {noop:.2f} s")
+    total = sum(per_rule.values())
+    for name, seconds in sorted(per_rule.items(), key=lambda item: -item[1]):
+        print(f"  {name}: {seconds:.0f} job-seconds ({100 * seconds / total:.0f} %)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The demo generator writes each corpus's native layout (shared/corpora.md), deterministically."""
+"""The demo generator writes each corpus's native layout, deterministically."""
 
 import json
 import re

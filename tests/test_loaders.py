@@ -1,4 +1,4 @@
-"""Corpus loaders on tiny native-layout fixtures built in tmp_path (shared/corpora.md)."""
+"""Corpus loaders on tiny native-layout fixtures built in tmp_path."""
 
 import csv
 import json

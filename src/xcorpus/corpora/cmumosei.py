@@ -1,4 +1,4 @@
-"""CMU-MOSEI (CMUMOSEI) as distributed, see shared/corpora.md §4.
+"""CMU-MOSEI (CMUMOSEI) as distributed.
 
 Layout read under the root::
 

@@ -1,4 +1,4 @@
-"""IEMOCAP (IEMO) as distributed (`IEMOCAP_full_release/`), see shared/corpora.md §1.
+"""IEMOCAP (IEMO) as distributed (`IEMOCAP_full_release/`).
 
 Layout read under the root::
 

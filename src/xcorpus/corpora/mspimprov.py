@@ -1,4 +1,4 @@
-"""MSP-IMPROV (MSPI) as distributed, see shared/corpora.md §2.
+"""MSP-IMPROV (MSPI) as distributed.
 
 Layout read under the root::
 

@@ -1,4 +1,4 @@
-"""MSP-Podcast (MSPP) as distributed, see shared/corpora.md §3.
+"""MSP-Podcast (MSPP) as distributed.
 
 Layout read under the root (releases 1.6-1.12)::
 

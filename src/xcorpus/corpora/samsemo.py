@@ -1,4 +1,4 @@
-"""SAMSEMO (SAMSEMO) as distributed, see shared/corpora.md §5.
+"""SAMSEMO (SAMSEMO) as distributed.
 
 Layout read under the root::
 

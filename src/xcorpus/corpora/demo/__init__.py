@@ -1,8 +1,8 @@
 """Generated demo corpora in the native layouts of IEMO, MSPI, MSPP, CMUMOSEI and SAMSEMO.
 
 They let the whole workflow run, and show a realistic cross-corpus picture, without any
-licensed data: the loaders read them with the same code as the real corpora. See
-shared/demo-corpora.md for the design and benchmarks/demo_separability.py for the check that
+licensed data: the loaders read them with the same code as the real corpora. See design.py
+for the design and benchmarks/demo_separability.py for the check that
 eGeMAPS + logistic regression learns inside a corpus and loses part of it across corpora.
 
     write_demo("IEMO", Path("results/demo/IEMO"), DemoSettings(seed=7))

@@ -2,7 +2,7 @@
 
 All five corpora share one set of emotion prototypes (drawn from the seed alone) and differ
 in speakers, expression style, small class-specific offsets and recording channel, the recipe
-that gave a realistic cross-corpus picture in the prototype (shared/demo-corpora.md): a
+that gives a realistic cross-corpus picture: a
 classifier learns inside a corpus and loses part of it in another, and pooling several source
 corpora helps on an unseen one.
 

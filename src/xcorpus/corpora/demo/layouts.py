@@ -1,10 +1,10 @@
-"""One writer per corpus: the native on-disk layout of shared/corpora.md, filled from memory.
+"""One writer per corpus: the native on-disk layout, filled from memory.
 
-The loaders read real corpora and these demo copies with the same code, so every writer follows
-corpora.md to the byte where it is specific (file names, separators, number formats, encodings)
-and includes the awkward cases it lists (dropped labels, ids without audio, annotation
-subfolders, negative intervals, multi-labels). Where corpora.md leaves a choice, the choice is
-named in the writer's docstring.
+The loaders read real corpora and these demo copies with the same code, so every writer follows the
+documented layout to the byte where it is specific (file names, separators, number formats,
+encodings) and includes the awkward cases real releases have (dropped labels, ids without audio,
+annotation subfolders, negative intervals, multi-labels). Where the layout leaves a choice, the
+choice is named in the writer's docstring.
 """
 
 import json
