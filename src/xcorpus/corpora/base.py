@@ -1,6 +1,7 @@
 """What every corpus loader returns, and how its rows become the index and rejects tables."""
 
-from collections.abc import Callable
+import csv
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,11 +17,65 @@ class Loaded:
 
     rows: list[dict] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
+    # utt_id -> where it was first read, to reject later entries for the same id.
+    seen: dict[str, str] = field(default_factory=dict)
 
     def reject(self, utt_id: str, reason: str, raw_label: str | None, source: str) -> None:
         self.rejects.append(
             {"utt_id": utt_id, "raw_label": raw_label, "reason": reason, "source": source}
         )
+
+    def duplicate(self, utt_id: str, raw_label: str | None, source: str) -> bool:
+        """True (and rejected) when `utt_id` was read before; otherwise remember it."""
+        if utt_id in self.seen:
+            self.reject(utt_id, f"duplicate of {self.seen[utt_id]}", raw_label, source)
+            return True
+        self.seen[utt_id] = source
+        return False
+
+    def label(
+        self, utt_id: str, code: str, labels: dict[str, str], no_majority: str, source: str
+    ) -> str | None:
+        """The 4-class label of a consensus `code`, or None after rejecting the utterance."""
+        if code == no_majority:
+            self.reject(utt_id, "no majority label", code, source)
+            return None
+        if code not in labels:
+            self.reject(utt_id, f"label {code} not in the 4 classes", code, source)
+            return None
+        return labels[code]
+
+
+def delimited_records(
+    path: Path, shown: str, corpus: str, columns: tuple[str, ...], encoding: str, delimiter: str
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, record) per data row of a CSV/TSV with a header; blank rows are skipped.
+
+    A missing required column or a row with the wrong number of fields is a ValueError naming
+    the file (as `shown`) and line.
+    """
+    with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{corpus}: {shown} is empty (no header)")
+        header = [h.strip() for h in header]
+        for column in columns:
+            if column not in header:
+                raise ValueError(f"{corpus}: {shown} has no column {column}")
+        while True:
+            lineno = reader.line_num + 1
+            fields = next(reader, None)
+            if fields is None:
+                return
+            if not any(x.strip() for x in fields):
+                continue
+            if len(fields) != len(header):
+                raise ValueError(
+                    f"{corpus}: malformed line {shown}:{lineno}: {len(fields)} fields, "
+                    f"header has {len(header)}"
+                )
+            yield lineno, dict(zip(header, fields, strict=True))
 
 
 @dataclass(frozen=True)

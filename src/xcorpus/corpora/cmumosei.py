@@ -139,16 +139,13 @@ def _load_video(
     shown = (TRANSCRIPT_DIR / f"{video}.txt").as_posix()
     segments = _read_segments(transcript_path, video, shown) if transcript_path.is_file() else None
     audio = root / AUDIO_DIR / f"{video}.wav"
-    first_seen: dict[str, str] = {}
     for row, (values, (start, end)) in enumerate(zip(features, intervals, strict=True)):
         source = f"{LABEL_FILE}:{video}/{row}"
         matches = [] if segments is None else segments.get((float(start), float(end)), [])
         utt_id = f"{video}_{matches[0][0]}" if len(matches) == 1 else f"{video}#{row}"
         label, raw_label, reason = classify(values)
-        if utt_id in first_seen:
-            loaded.reject(utt_id, f"duplicate of {first_seen[utt_id]}", raw_label, source)
+        if loaded.duplicate(utt_id, raw_label, source):
             continue
-        first_seen[utt_id] = source
         if label is None:
             loaded.reject(utt_id, reason or "no label", raw_label, source)
             continue

@@ -121,7 +121,6 @@ def load(root: Path) -> Loaded:
     root = Path(os.path.abspath(root))
     loaded = Loaded()
     transcripts: dict[Path, dict[str, str]] = {}
-    first_seen: dict[str, str] = {}
     for path in _label_files(root):
         session_dir = path.parents[2]
         if session_dir not in transcripts:
@@ -129,15 +128,10 @@ def load(root: Path) -> Loaded:
         for lineno, match in _parse_label_file(path, root):
             utt_id, code = match.group(3), match.group(4)
             source = _source(path, root, lineno)
-            if utt_id in first_seen:
-                loaded.reject(utt_id, f"duplicate of {first_seen[utt_id]}", code, source)
+            if loaded.duplicate(utt_id, code, source):
                 continue
-            first_seen[utt_id] = source
-            if code == NO_MAJORITY:
-                loaded.reject(utt_id, "no majority label", code, source)
-                continue
-            if code not in LABELS:
-                loaded.reject(utt_id, f"label {code} not in the 4 classes", code, source)
+            label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
+            if label is None:
                 continue
             dialog = utt_id.rsplit("_", 1)[0]
             audio = session_dir / "sentences" / "wav" / dialog / f"{utt_id}.wav"
@@ -157,7 +151,7 @@ def load(root: Path) -> Loaded:
                     "gender": letter,
                     "session": int(session),
                     "split": None,
-                    "label": LABELS[code],
+                    "label": label,
                     "raw_label": code,
                     "valence": float(match.group(5)),
                     "arousal": float(match.group(6)),

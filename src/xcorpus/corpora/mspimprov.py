@@ -91,20 +91,14 @@ def load(root: Path) -> Loaded:
     path = _label_file(root)
     audio = _audio_files(root)
     loaded = Loaded()
-    first_seen: dict[str, str] = {}
     for lineno, match in _summary_lines(path):
         utt_id = f"MSP-IMPROV-{match.group('id')}"
         code = match.group("label")
         source = f"{path.name}:{lineno}"
-        if utt_id in first_seen:
-            loaded.reject(utt_id, f"duplicate of {first_seen[utt_id]}", code, source)
+        if loaded.duplicate(utt_id, code, source):
             continue
-        first_seen[utt_id] = source
-        if code == NO_MAJORITY:
-            loaded.reject(utt_id, "no majority label", code, source)
-            continue
-        if code not in LABELS:
-            loaded.reject(utt_id, f"label {code} not in the 4 classes", code, source)
+        label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
+        if label is None:
             continue
         if utt_id not in audio:
             loaded.reject(utt_id, f"no audio file at **/{utt_id}.wav", code, source)
@@ -121,7 +115,7 @@ def load(root: Path) -> Loaded:
                 "gender": speaker[0],
                 "session": int(speaker[1:]),
                 "split": None,
-                "label": LABELS[code],
+                "label": label,
                 "raw_label": code,
                 "valence": valence,
                 "arousal": arousal,

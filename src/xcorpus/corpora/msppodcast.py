@@ -28,14 +28,13 @@ Decisions:
   `<label file relative to root>:<line>` (CSV) or the JSON file's relative path.
 """
 
-import csv
 import json
 import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded
+from xcorpus.corpora.base import CorpusSpec, Loaded, delimited_records
 
 LABEL_DIRS = ("Labels", "labels", "label")
 LABEL_STEMS = ("labels_consensus", "labels_concensus")
@@ -71,28 +70,8 @@ def _label_file(root: Path) -> Path:
 
 def _csv_records(path: Path, shown: str) -> Iterator[tuple[str, dict[str, str]]]:
     """(source, record) per data row; ValueError on a missing column or a ragged row."""
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"MSPP: {shown} is empty (no header)")
-        header = [h.strip() for h in header]
-        for column in COLUMNS:
-            if column not in header:
-                raise ValueError(f"MSPP: {shown} has no column {column}")
-        while True:
-            lineno = reader.line_num + 1
-            fields = next(reader, None)
-            if fields is None:
-                return
-            if not any(x.strip() for x in fields):
-                continue
-            if len(fields) != len(header):
-                raise ValueError(
-                    f"MSPP: malformed line {shown}:{lineno}: {len(fields)} fields, "
-                    f"header has {len(header)}"
-                )
-            yield f"{shown}:{lineno}", dict(zip(header, fields, strict=True))
+    for lineno, record in delimited_records(path, shown, "MSPP", COLUMNS, "utf-8-sig", ","):
+        yield f"{shown}:{lineno}", record
 
 
 def _json_records(path: Path, shown: str) -> Iterator[tuple[str, dict[str, str]]]:
@@ -147,26 +126,20 @@ def load(root: Path) -> Loaded:
     shown = path.relative_to(root).as_posix()
     records = _json_records(path, shown) if path.suffix == ".json" else _csv_records(path, shown)
     loaded = Loaded()
-    first_seen: dict[str, str] = {}
     for source, rec in records:
         file_name = rec["FileName"].strip()
         code = rec["EmoClass"].strip()
         if not file_name:
             raise ValueError(f"MSPP: empty FileName at {source}")
         utt_id = file_name.removesuffix(".wav")
-        if utt_id in first_seen:
-            loaded.reject(utt_id, f"duplicate of {first_seen[utt_id]}", code, source)
+        if loaded.duplicate(utt_id, code, source):
             continue
-        first_seen[utt_id] = source
         valence = _value(rec["EmoVal"], "EmoVal", source)
         arousal = _value(rec["EmoAct"], "EmoAct", source)
         dominance = _value(rec["EmoDom"], "EmoDom", source)
         split = _split(rec["Split_Set"], source)
-        if code == NO_MAJORITY:
-            loaded.reject(utt_id, "no majority label", code, source)
-            continue
-        if code not in LABELS:
-            loaded.reject(utt_id, f"label {code} not in the 4 classes", code, source)
+        label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
+        if label is None:
             continue
         audio = root / "Audios" / f"{utt_id}.wav"
         if not audio.is_file():
@@ -185,7 +158,7 @@ def load(root: Path) -> Loaded:
                 "gender": GENDERS.get(rec["Gender"].strip().lower()),
                 "session": None,
                 "split": split,
-                "label": LABELS[code],
+                "label": label,
                 "raw_label": code,
                 "valence": valence,
                 "arousal": arousal,

@@ -30,13 +30,12 @@ Decisions:
   `samsemo.tsv:<line>` (the line where the record starts).
 """
 
-import csv
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded
+from xcorpus.corpora.base import CorpusSpec, Loaded, delimited_records
 
 LABEL_FILE = "samsemo.tsv"
 COLUMNS = (
@@ -85,29 +84,8 @@ SPLIT_FILE_RE = re.compile(r"^(train|valid|test)_split_(\w+)\.txt$")
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, record) per data row of the TSV; ValueError on header or ragged rows."""
-    with path.open(encoding="utf-16", newline="") as f:
-        reader = csv.reader(f, delimiter="\t")
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"SAMSEMO: {path} is empty (no header)")
-        header = [h.strip() for h in header]
-        for column in COLUMNS:
-            if column not in header:
-                raise ValueError(f"SAMSEMO: {path} has no column {column}")
-        while True:
-            lineno = reader.line_num + 1
-            fields = next(reader, None)
-            if fields is None:
-                return
-            if not any(x.strip() for x in fields):
-                continue
-            if len(fields) != len(header):
-                raise ValueError(
-                    f"SAMSEMO: malformed line {path.name}:{lineno}: {len(fields)} fields, "
-                    f"header has {len(header)}"
-                )
-            yield lineno, dict(zip(header, fields, strict=True))
+    """(line number, record) per data row of the UTF-16 TSV."""
+    yield from delimited_records(path, path.name, "SAMSEMO", COLUMNS, "utf-16", "\t")
 
 
 def _splits(root: Path) -> dict[str, str]:
@@ -165,7 +143,6 @@ def load(root: Path) -> Loaded:
     splits = _splits(root)
     audio = _audio_files(root)
     loaded = Loaded()
-    first_seen: dict[str, str] = {}
     for lineno, rec in _records(path):
         source = f"{LABEL_FILE}:{lineno}"
         utt_id = rec["utterance_id"].strip()
@@ -173,10 +150,8 @@ def load(root: Path) -> Loaded:
             raise ValueError(f"SAMSEMO: empty utterance_id at {source}")
         raw_label = rec["aggregated_emotions"].strip() or None
         key = (raw_label or "").lower()
-        if utt_id in first_seen:
-            loaded.reject(utt_id, f"duplicate of {first_seen[utt_id]}", raw_label, source)
+        if loaded.duplicate(utt_id, raw_label, source):
             continue
-        first_seen[utt_id] = source
         reason = _reject_reason(key)
         if reason is not None:
             loaded.reject(utt_id, reason, raw_label, source)
