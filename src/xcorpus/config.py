@@ -56,7 +56,7 @@ def _expand(raw: dict, config: dict) -> dict:
                 "datasets; use evaluation_mode: cross_corpus"
             )
         raise ConfigError(f"experiment {name}: evaluation_mode loso is not implemented yet")
-    if exp["use_curriculum_learning"] and exp["curriculum_type"] == "difficulty":
+    if uses_difficulty(exp):
         no_vad = [c for c in train if CORPORA[c].vad_scale is None]
         if no_vad:
             raise ConfigError(
@@ -103,6 +103,11 @@ def _check_features(exp: dict, config: dict) -> None:
                 f"{', '.join(missing)} is distributed without them; give corpora.<name>."
                 "transcripts (e.g. ASR output) or use modality audio"
             )
+
+
+def uses_difficulty(exp: dict) -> bool:
+    """Whether the experiment orders training by V/A/D difficulty (and so needs the scores)."""
+    return exp["use_curriculum_learning"] and exp["curriculum_type"] == "difficulty"
 
 
 def modalities(exp: dict) -> list[str]:

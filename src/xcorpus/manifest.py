@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 import pyarrow as pa
 
-from xcorpus.config import modalities
+from xcorpus.config import modalities, uses_difficulty
 from xcorpus.tables import MANIFEST_SCHEMA, REJECTS_SCHEMA
 
 
@@ -55,9 +55,7 @@ def build_manifest(
 ) -> tuple[pa.Table, pa.Table]:
     """(manifest, rejects) of one experiment; `difficulty` maps training corpora to their scores."""
     needs_text = "text" in modalities(experiment)
-    curriculum = (
-        experiment["use_curriculum_learning"] and experiment["curriculum_type"] == "difficulty"
-    )
+    curriculum = uses_difficulty(experiment)
     rows, rejects = [], []
     for corpus in experiment["train_dataset"] + experiment["test_datasets"]:
         index = indexes[corpus]

@@ -4,7 +4,7 @@ import sys
 
 from snakemake.utils import validate
 
-from xcorpus.config import ConfigError, expand_experiments, modalities
+from xcorpus.config import ConfigError, expand_experiments, modalities, uses_difficulty
 from xcorpus.corpora import CORPORA
 
 validate(config, "../schemas/config.schema.yaml")
@@ -64,10 +64,6 @@ def feature_shards(feature_set, corpora):
 def experiment_corpora(experiment):
     exp = EXPERIMENTS[experiment]
     return exp["train_dataset"] + exp["test_datasets"]
-
-
-def uses_difficulty(exp):
-    return exp["use_curriculum_learning"] and exp["curriculum_type"] == "difficulty"
 
 
 def manifest_inputs(wildcards):

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from xcorpus.config import modalities, train_name
+from xcorpus.config import modalities, train_name, uses_difficulty
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics
 from xcorpus.tables import write_csv, write_parquet, write_text
@@ -33,13 +33,9 @@ PREDICTIONS_SCHEMA = pa.schema(
 )
 
 
-def uses_curriculum(experiment: dict) -> bool:
-    return experiment["use_curriculum_learning"] and experiment["curriculum_type"] == "difficulty"
-
-
 def make_curriculum(experiment: dict, data: Data) -> Curriculum:
     """Difficulty curriculum ranked per training corpus, or every sample every epoch."""
-    if not uses_curriculum(experiment):
+    if not uses_difficulty(experiment):
         return Curriculum.everything(len(data.train))
     if experiment["curriculum_pacing"] != "linear":
         raise ValueError(f"curriculum_pacing {experiment['curriculum_pacing']!r} is not linear")
@@ -89,7 +85,7 @@ def train_seed(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     given = {"audio": audio_features, "text": text_features}
     features = {m: given[m] for m in modalities(experiment)}
-    scores = difficulty if uses_curriculum(experiment) else None
+    scores = difficulty if uses_difficulty(experiment) else None
     data = load_data(experiment, manifest, indexes, features, scores)
     counts = {c: int((data.train.corpus == c).sum()) for c in experiment["train_dataset"]}
     announce(counts, experiment["test_datasets"])
