@@ -579,8 +579,10 @@ def test_mspp_missing_column_and_missing_file(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # CMUMOSEI
 
-VID_A = "-q4Xz_7bLm2A"  # leading '-' and an '_' inside
-VID_N = "81406"  # numeric id
+# VID_A and VID_N are real ids from the standard folds (train and valid); the other two are in
+# no fold
+VID_A = "-lzEya4AM_4"  # leading '-' and an '_' inside; train fold
+VID_N = "188343"  # numeric id; valid fold -> dev
 VID_NOAUDIO = "zz9Kq1w0aBc"
 VID_NOTRANS = "noTrans0001"
 MOSEI_LABELS = {
@@ -648,6 +650,7 @@ def test_cmumosei_rows_and_rejects(tmp_path: Path) -> None:
             "neutral",
             "all-zero",
             VID_A,
+            split="train",
             start_s=0.0,
             end_s=4.84,
             transcript="so today i want to talk to you",
@@ -658,6 +661,7 @@ def test_cmumosei_rows_and_rejects(tmp_path: Path) -> None:
             "happy",
             "happy",
             VID_A,
+            split="train",
             start_s=4.84,
             end_s=14.052,
             transcript="i love this _____ phone, really",
@@ -668,6 +672,7 @@ def test_cmumosei_rows_and_rejects(tmp_path: Path) -> None:
             "angry",
             "anger",
             VID_N,
+            split="dev",
             start_s=0.0,
             end_s=3.5,
             transcript="this makes me furious",
@@ -678,6 +683,7 @@ def test_cmumosei_rows_and_rejects(tmp_path: Path) -> None:
             "sad",
             "sad",
             VID_N,
+            split="dev",
             start_s=3.5,
             end_s=7.25,
             transcript="i miss the old days",
@@ -736,6 +742,31 @@ def test_cmumosei_missing_label_file(tmp_path: Path) -> None:
     (tmp_path / "CMU_MOSEI_Labels.csd").unlink()
     with pytest.raises(FileNotFoundError, match=r"CMU_MOSEI_Labels\.csd"):
         cmumosei.load(tmp_path)
+
+
+def test_cmumosei_split_of() -> None:
+    assert cmumosei.split_of(VID_A) == "train"
+    assert cmumosei.split_of(VID_N) == "dev"
+    assert cmumosei.split_of("--qXJuDtHPw") == "dev"
+    assert cmumosei.split_of("286943") == "test"
+    for video in (VID_NOAUDIO, VID_NOTRANS, "-q4Xz_7bLm2A", "81406 ", ""):
+        assert cmumosei.split_of(video) is None
+
+
+def test_cmumosei_packaged_folds() -> None:
+    from importlib import resources
+
+    folds_file = resources.files("xcorpus.corpora").joinpath("data/cmumosei_folds.json")
+    data = json.loads(folds_file.read_text(encoding="utf-8"))
+    assert data["source"] == (
+        "CMU-MultiComp-Lab/CMU-MultimodalSDK/mmsdk/mmdatasdk/dataset/standard_datasets/"
+        "CMU_MOSEI/cmu_mosei_std_folds.py@3e27d3781fe38b660432c7edfa7912bd0d256ee1"
+    )
+    train, valid, test = (set(data[k]) for k in ("train", "valid", "test"))
+    assert (len(data["train"]), len(data["valid"]), len(data["test"])) == (2249, 300, 678)
+    assert (len(train), len(valid), len(test)) == (2249, 300, 678)  # no repeats
+    assert not (train & valid or train & test or valid & test)
+    assert len(cmumosei.folds()) == 2249 + 300 + 678
 
 
 # ---------------------------------------------------------------------------------------------

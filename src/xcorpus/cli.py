@@ -5,7 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from xcorpus.corpora import CORPORA, index_corpus
-from xcorpus.tables import write_csv, write_parquet
+from xcorpus.tables import INDEX_SCHEMA, index_metadata, write_csv, write_parquet
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -24,12 +24,15 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_index(args: argparse.Namespace) -> None:
     index, rejects = index_corpus(args.corpus, args.root, transcripts=args.transcripts)
-    write_parquet(index, args.out)
+    write_parquet(index, args.out, INDEX_SCHEMA)
     write_csv(rejects, args.rejects)
-    counts = Counter(index.column("label").to_pylist())
+    meta = index_metadata(index.schema)
+    print(f"{meta['corpus']}: {meta['kept']} utterances kept, {meta['rejected']} rejected")
+    print(f"  root: {meta['root']}")
+    print(f"  variant: {meta['variant']}")
+    print("  classes: " + ", ".join(f"{k} {v}" for k, v in meta["classes"].items()))
+    print("  splits: " + ", ".join(f"{k} {v}" for k, v in meta["splits"].items()))
     reasons = Counter(rejects.column("reason").to_pylist())
-    print(f"{args.corpus}: {len(index)} utterances kept, {len(rejects)} rejected")
-    print("  classes: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for reason, n in reasons.most_common():
         print(f"  rejected {n}: {reason}")
 

@@ -4,6 +4,7 @@ Every stage reads and writes through these schemas so that a column that changes
 missing fails at the writer, not three stages later.
 """
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,9 @@ INDEX_SCHEMA = pa.schema(
         # Segment bounds inside audio_path; null means the whole file.
         pa.field("start_s", pa.float64()),
         pa.field("end_s", pa.float64()),
+        # From the audio file's header at index time; null only in tables built by hand.
+        pa.field("sample_rate", pa.int32()),
+        pa.field("channels", pa.int32()),
         pa.field("speaker", pa.string(), nullable=False),
         pa.field("gender", pa.string()),
         pa.field("session", pa.int32()),
@@ -54,6 +58,9 @@ DIFFICULTY_SCHEMA = pa.schema(
     ]
 )
 
+# Schema metadata key of the index summary (corpus, root, variant, counts), stored as JSON.
+INDEX_METADATA_KEY = b"xcorpus.index"
+
 MANIFEST_SCHEMA = pa.schema(
     [
         pa.field("utt_id", pa.string(), nullable=False),
@@ -83,10 +90,11 @@ def atomic(path: str | Path) -> Iterator[Path]:
 def write_parquet(table: pa.Table, path: str | Path, schema: pa.Schema | None = None) -> None:
     """Write `table` to `path` atomically, cast to `schema` if given.
 
-    The cast raises on a missing column or an impossible type, naming the column.
+    The cast raises on a missing column or an impossible type, naming the column. The table's
+    schema metadata (e.g. the index summary) is kept, so the footer still describes the data.
     """
     if schema is not None:
-        table = table.select(schema.names).cast(schema)
+        table = table.select(schema.names).cast(schema.with_metadata(table.schema.metadata))
     with atomic(path) as tmp:
         pq.write_table(table, tmp)
 
@@ -101,3 +109,25 @@ def write_text(text: str, path: str | Path) -> None:
     """Write a text file atomically."""
     with atomic(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def with_index_metadata(table: pa.Table, metadata: dict) -> pa.Table:
+    """`table` carrying `metadata` (JSON-encodable) in its schema, to land in the parquet footer.
+
+    The footer travels with the file, so what the index was built from can be read back
+    without the log of the run that wrote it.
+    """
+    return table.replace_schema_metadata({INDEX_METADATA_KEY: json.dumps(metadata)})
+
+
+def index_metadata(schema: pa.Schema) -> dict:
+    """The index summary stored by `with_index_metadata`; ValueError when there is none."""
+    raw = (schema.metadata or {}).get(INDEX_METADATA_KEY)
+    if raw is None:
+        raise ValueError("no index metadata in the schema (not written by xcorpus index?)")
+    return json.loads(raw)
+
+
+def read_index_metadata(path: str | Path) -> dict:
+    """The index summary in the footer of the index parquet at `path`, reading no data."""
+    return index_metadata(pq.read_schema(path))

@@ -1,12 +1,16 @@
 """Corpus loaders, one module per corpus, read the layouts the corpora are distributed in."""
 
 import csv
+import os
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
 
 from xcorpus.corpora import cmumosei, iemocap, mspimprov, msppodcast, samsemo
 from xcorpus.corpora.base import CorpusSpec, to_tables
+from xcorpus.corpora.probe import check_audio
+from xcorpus.tables import with_index_metadata
 
 CORPORA: dict[str, CorpusSpec] = {
     spec.name: spec
@@ -21,6 +25,9 @@ def index_corpus(
 
     `transcripts` is an optional TSV (header `utt_id<TAB>transcript`) whose texts replace the
     corpus's own, e.g. ASR output for MSP-IMPROV; utterances it does not list get no transcript.
+    Audio headers are checked here, once for every loader (see probe.check_audio). The index
+    carries its summary (xcorpus.tables.index_metadata) in its schema metadata. A corpus with
+    no usable utterance is a ValueError: it almost always means a wrong root or layout.
     """
     if name not in CORPORA:
         raise ValueError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}")
@@ -32,7 +39,29 @@ def index_corpus(
         texts = read_transcripts(Path(transcripts))
         for row in loaded.rows:
             row["transcript"] = texts.get(row["utt_id"])
-    return to_tables(loaded, name)
+    check_audio(loaded)
+    index, rejects = to_tables(loaded, name)
+    if index.num_rows == 0:
+        raise ValueError(
+            f"{name}: no usable utterances under {os.path.abspath(root)} "
+            f"({rejects.num_rows} rejected)"
+        )
+    metadata = summary(name, root, loaded.variant, index, rejects)
+    return with_index_metadata(index, metadata), rejects
+
+
+def summary(name: str, root: Path, variant: str, index: pa.Table, rejects: pa.Table) -> dict:
+    """What the index was built from and what it holds, for its parquet footer and the log."""
+    splits = Counter(split or "none" for split in index.column("split").to_pylist())
+    return {
+        "corpus": name,
+        "root": os.path.abspath(root),
+        "variant": variant,
+        "kept": index.num_rows,
+        "rejected": rejects.num_rows,
+        "classes": dict(sorted(Counter(index.column("label").to_pylist()).items())),
+        "splits": dict(sorted(splits.items())),
+    }
 
 
 def read_transcripts(path: Path) -> dict[str, str]:

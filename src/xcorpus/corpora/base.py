@@ -1,6 +1,7 @@
 """What every corpus loader returns, and how its rows become the index and rejects tables."""
 
 import csv
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,12 @@ class Loaded:
     rejects: list[dict] = field(default_factory=list)
     # utt_id -> where it was first read, to reject later entries for the same id.
     seen: dict[str, str] = field(default_factory=dict)
+    # utt_id -> how many later entries were rejected as its duplicates (for the accounting).
+    duplicates: Counter[str] = field(default_factory=Counter)
+    # Which release layout was read (label file, split names), recorded in the index footer.
+    variant: str = "standard"
 
-    def reject(self, utt_id: str, reason: str, raw_label: str | None, source: str) -> None:
+    def reject(self, utt_id: str, reason: str, raw_label: str | None, source: str | None) -> None:
         self.rejects.append(
             {"utt_id": utt_id, "raw_label": raw_label, "reason": reason, "source": source}
         )
@@ -29,6 +34,7 @@ class Loaded:
         """True (and rejected) when `utt_id` was read before; otherwise remember it."""
         if utt_id in self.seen:
             self.reject(utt_id, f"duplicate of {self.seen[utt_id]}", raw_label, source)
+            self.duplicates[utt_id] += 1
             return True
         self.seen[utt_id] = source
         return False
@@ -89,8 +95,38 @@ class CorpusSpec:
     has_transcripts: bool
 
 
+def check_accounting(loaded: Loaded, corpus: str) -> None:
+    """Raise unless every entry read is kept or rejected exactly once: kept + rejected = total.
+
+    An id the loader saw must appear once in the rows or rejects, plus once more per entry
+    rejected as its duplicate; a loader that drops or doubles an utterance fails here, naming it.
+    """
+    placed = Counter(row["utt_id"] for row in loaded.rows)
+    placed.update(reject["utt_id"] for reject in loaded.rejects)
+    expected = Counter(loaded.seen.keys()) + loaded.duplicates
+    missing = sorted(expected - placed)
+    doubled = sorted(placed - expected)
+    if missing or doubled:
+        raise ValueError(
+            f"{corpus}: kept + rejected != read; missing {_some(missing)}, "
+            f"doubled or never read {_some(doubled)}"
+        )
+
+
+def _some(ids: list[str], shown: int = 10) -> str:
+    """At most `shown` ids and the count of the rest, to keep an error message readable."""
+    if not ids:
+        return "none"
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
+
+
 def to_tables(loaded: Loaded, corpus: str) -> tuple[pa.Table, pa.Table]:
-    """Index and rejects tables, sorted by utt_id, checked for duplicate ids and bad labels."""
+    """Index and rejects tables, sorted by utt_id.
+
+    Raises on an id twice in the index, a label outside the classes, or an utterance lost or
+    doubled between reading and the tables (check_accounting).
+    """
     rows = sorted(loaded.rows, key=lambda r: r["utt_id"])
     seen: set[str] = set()
     for row in rows:
@@ -100,6 +136,7 @@ def to_tables(loaded: Loaded, corpus: str) -> tuple[pa.Table, pa.Table]:
         if row["label"] not in CLASSES:
             raise ValueError(f"{corpus}: utterance {row['utt_id']} has label {row['label']!r}")
         row.setdefault("corpus", corpus)
+    check_accounting(loaded, corpus)
     columns = {name: [r.get(name) for r in rows] for name in INDEX_SCHEMA.names}
     index = pa.Table.from_pydict(columns, schema=INDEX_SCHEMA)
     rejects = sorted(loaded.rejects, key=lambda r: r["utt_id"])

@@ -24,16 +24,21 @@ Decisions:
   reason, and so is one that several segments share; such a reject's utt_id is
   `<video>#<row>`. A second interval joined to the same segment is rejected as
   "duplicate of <source>". Reasons are checked in the order label, transcript, audio.
-- Splits: the standard folds are video-id lists in the CMU Multimodal SDK
-  (`cmu_mosei_std_folds.py`) which we cannot ship yet, so split is None for now (a later issue
-  adds them).
+- Splits: the standard folds of the CMU Multimodal SDK (`standard_train_fold`,
+  `standard_valid_fold`, `standard_test_fold` in `cmu_mosei_std_folds.py`: 2,249 / 300 / 678
+  video ids) ship as data in `corpora/data/cmumosei_folds.json` (its "source" names the SDK
+  file and commit). split is "train", "dev" (the valid fold) or "test" by video id, and None for
+  a video in no fold (399 labelled segments are in none).
 - Transcript files: blank lines are skipped; a line that does not start with `<video>___` or has
   fewer than five fields or non-numeric times raises ValueError naming file and line.
 - If the .csd has no `All Labels` group but exactly one top-level group, that group is read.
 - Reject sources are `CMU_MOSEI_Labels.csd:<video>/<row>` (row = index in the video's arrays).
 """
 
+import functools
+import json
 import os
+from importlib import resources
 from pathlib import Path
 
 import h5py
@@ -48,7 +53,28 @@ EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")
 LABELS: dict[str, str] = {"happy": "happy", "sad": "sad", "anger": "angry"}
 MAX_INTENSITY = 3.0
 
+FOLDS_FILE = "data/cmumosei_folds.json"
+FOLD_SPLITS = {"train": "train", "valid": "dev", "test": "test"}  # fold name -> our split
+
 Segments = dict[tuple[float, float], list[tuple[str, str]]]
+
+
+@functools.cache
+def folds() -> dict[str, str]:
+    """Video id -> split ("train", "dev", "test") from the packaged standard folds."""
+    text = resources.files("xcorpus.corpora").joinpath(FOLDS_FILE).read_text(encoding="utf-8")
+    data = json.loads(text)
+    splits: dict[str, str] = {}
+    for fold, split in FOLD_SPLITS.items():
+        for video in data[fold]:
+            if splits.setdefault(video, split) != split:
+                raise ValueError(f"CMUMOSEI: video {video} is in several folds of {FOLDS_FILE}")
+    return splits
+
+
+def split_of(video: str) -> str | None:
+    """The standard-fold split of a video id, None for a video in no fold."""
+    return folds().get(video)
 
 
 def _labels_group(h5: h5py.File, path: Path) -> h5py.Group:
@@ -139,6 +165,7 @@ def _load_video(
     shown = (TRANSCRIPT_DIR / f"{video}.txt").as_posix()
     segments = _read_segments(transcript_path, video, shown) if transcript_path.is_file() else None
     audio = root / AUDIO_DIR / f"{video}.wav"
+    split = split_of(video)
     for row, (values, (start, end)) in enumerate(zip(features, intervals, strict=True)):
         source = f"{LABEL_FILE}:{video}/{row}"
         matches = [] if segments is None else segments.get((float(start), float(end)), [])
@@ -173,7 +200,7 @@ def _load_video(
                 "speaker": video,
                 "gender": None,
                 "session": None,
-                "split": None,
+                "split": split,
                 "label": label,
                 "raw_label": raw_label,
                 "valence": None,

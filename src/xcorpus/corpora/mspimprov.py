@@ -22,6 +22,7 @@ Decisions:
 - When `Evalution.txt` and `Evaluation.txt` both exist, `Evalution.txt` (the release file)
   is read. When two wavs share a stem, the first in sorted path order is used.
 - A second summary line for an id already seen is rejected as "duplicate of <source>".
+- The variant recorded in the index footer is the label file's name.
 """
 
 import os
@@ -90,7 +91,7 @@ def load(root: Path) -> Loaded:
     root = Path(os.path.abspath(root))
     path = _label_file(root)
     audio = _audio_files(root)
-    loaded = Loaded()
+    loaded = Loaded(variant=path.name)
     for lineno, match in _summary_lines(path):
         utt_id = f"MSP-IMPROV-{match.group('id')}"
         code = match.group("label")

@@ -26,6 +26,8 @@ Decisions:
   space); None when the file is missing.
 - A row for an id already seen is rejected as "duplicate of <source>". Reject sources are
   `<label file relative to root>:<line>` (CSV) or the JSON file's relative path.
+- The variant recorded in the index footer is `<label file> + <dev split name(s)>`, e.g.
+  `Labels/labels_consensus.csv + Development`, since releases differ in exactly those.
 """
 
 import json
@@ -126,6 +128,7 @@ def load(root: Path) -> Loaded:
     shown = path.relative_to(root).as_posix()
     records = _json_records(path, shown) if path.suffix == ".json" else _csv_records(path, shown)
     loaded = Loaded()
+    dev_names: set[str] = set()
     for source, rec in records:
         file_name = rec["FileName"].strip()
         code = rec["EmoClass"].strip()
@@ -138,6 +141,8 @@ def load(root: Path) -> Loaded:
         arousal = _value(rec["EmoAct"], "EmoAct", source)
         dominance = _value(rec["EmoDom"], "EmoDom", source)
         split = _split(rec["Split_Set"], source)
+        if split == "dev":
+            dev_names.add(rec["Split_Set"].strip())
         label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
         if label is None:
             continue
@@ -166,6 +171,7 @@ def load(root: Path) -> Loaded:
                 "transcript": _transcript(root / "Transcripts" / f"{utt_id}.txt"),
             }
         )
+    loaded.variant = f"{shown} + {'/'.join(sorted(dev_names)) or 'no dev split'}"
     return loaded
 
 

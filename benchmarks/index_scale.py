@@ -1,0 +1,103 @@
+"""Time `index_corpus("MSPP", ...)` on synthetic MSP-Podcast layouts of 25k and 250k rows.
+
+Usage: python benchmarks/index_scale.py [--rows 250000] [--small 25000] [--dir DIR]
+Builds Labels/labels_consensus.csv, Audios/*.wav (one tiny wav hard-linked to every name, so
+the layout takes seconds to write) and Transcripts/*.txt for a quarter of the utterances, then
+indexes each layout in a fresh process and reports seconds and peak RSS. Time and memory should
+grow no faster than the row count; the target is 250k rows in under 60 s on 2 cores.
+"""
+
+import argparse
+import csv
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+CODES = ("N", "H", "S", "A", "X", "U")
+SPLITS = ("Train", "Development", "Test1")
+GENDERS = ("Male", "Female")
+# ext4 allows 65000 links to one inode; a fresh template wav every this many names.
+LINKS_PER_TEMPLATE = 50_000
+
+
+def build_layout(root: Path, rows: int) -> None:
+    """An MSP-Podcast release 1.12 layout with `rows` label rows, all with audio."""
+    audios = root / "Audios"
+    transcripts = root / "Transcripts"
+    for folder in (root / "Labels", audios, transcripts):
+        folder.mkdir(parents=True)
+    columns = ["FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "SpkrID", "Gender"]
+    with (root / "Labels" / "labels_consensus.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([*columns, "Split_Set"])
+        for i in range(rows):
+            stem = f"MSP-PODCAST_{i // 100:04d}_{i % 100:04d}"
+            code, gender, split = CODES[i % len(CODES)], GENDERS[i % 2], SPLITS[i % len(SPLITS)]
+            writer.writerow(
+                [f"{stem}.wav", code, "4.2", "3.8", "4.0", str(i % 1500), gender, split]
+            )
+            if i % LINKS_PER_TEMPLATE == 0:
+                template = root / f"template{i // LINKS_PER_TEMPLATE}.wav"
+                sf.write(template, np.zeros(1600), 16000, subtype="PCM_16")
+            os.link(template, audios / f"{stem}.wav")
+            if i % 4 == 0:
+                (transcripts / f"{stem}.txt").write_text("a short line of speech\n")
+
+
+def timed_index(root: str) -> tuple[float, float, float, int]:
+    """(seconds, peak RSS in MiB, its growth over the imports in MiB, kept rows) of indexing
+    `root`; run in a fresh process so that the peak is this run's alone."""
+    from xcorpus.corpora import index_corpus
+
+    before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    index, _ = index_corpus("MSPP", root)
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return seconds, peak_kib / 1024, (peak_kib - before_kib) / 1024, index.num_rows
+
+
+def measure(base: Path, rows: int) -> tuple[float, float]:
+    """Build a layout of `rows` rows under `base`, index it, print and return (s, peak MiB)."""
+    root = base / f"mspp_{rows}"
+    start = time.perf_counter()
+    build_layout(root, rows)
+    built = time.perf_counter() - start
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        seconds, peak_mib, growth_mib, kept = pool.submit(timed_index, str(root)).result()
+    print(
+        f"{rows:>8} rows: index {seconds:7.2f} s, peak RSS {peak_mib:7.1f} MiB "
+        f"(+{growth_mib:.1f} MiB over the imports), {kept} kept "
+        f"(layout written in {built:.1f} s)",
+        flush=True,
+    )
+    return seconds, peak_mib
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=250_000)
+    parser.add_argument("--small", type=int, default=25_000)
+    parser.add_argument("--dir", help="where to build the layouts (default: a temporary dir)")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        small_s, small_mib = measure(Path(tmp), args.small)
+        large_s, large_mib = measure(Path(tmp), args.rows)
+    print(
+        f"ratio {args.rows / args.small:.0f}x rows: {large_s / small_s:.1f}x time, "
+        f"{large_mib / small_mib:.1f}x peak RSS"
+    )
+
+
+if __name__ == "__main__":
+    main()
