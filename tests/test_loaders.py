@@ -24,8 +24,12 @@ def write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
     path.write_text(text, encoding=encoding)
 
 
+# Columns only the loaders that have them set (IEMO, MSPI, SAMSEMO); to_tables fills the rest.
+ANNOTATION = ("condition", "language", "n_raters", "agreement", "vad_spread")
+
+
 def row(utt_id: str, audio: Path, label: str, raw_label: str, speaker: str, **kw) -> dict:
-    """An expected index row; fields not given are None."""
+    """An expected index row; fields not given are None, ANNOTATION columns absent unless given."""
     base = {
         "utt_id": utt_id,
         "audio_path": str(audio),
@@ -42,8 +46,21 @@ def row(utt_id: str, audio: Path, label: str, raw_label: str, speaker: str, **kw
         "dominance": None,
         "transcript": None,
     }
-    assert set(kw) <= set(base), set(kw) - set(base)
+    assert set(kw) <= set(base) | set(ANNOTATION), set(kw) - set(base) - set(ANNOTATION)
     return base | kw
+
+
+def stats(
+    condition: str | None, n_raters: int | None, agreement: float | None, spread: float | None
+) -> dict:
+    """The ANNOTATION columns of an IEMO or MSPI row (no language)."""
+    return {
+        "condition": condition,
+        "language": None,
+        "n_raters": n_raters,
+        "agreement": agreement,
+        "vad_spread": spread,
+    }
 
 
 def rej(utt_id: str, reason: str, raw_label: str | None, source: str) -> dict:
@@ -73,6 +90,42 @@ IEMO_S1_EVAL = IEMO_HEADER + (
     "\n"
     "[22.0000 - 24.0000]\tSes01F_impro01_F002\tang\t[1.5000, 4.0000, 4.5000]\n"  # line 14
 )
+# Three evaluators (2 agree; `Neutral state` is Neutral), self-evaluations ignored;
+# V 1,2,3 (std 1), A 2,2,2 (0), D 1,3,5 (2): vad_spread 1.0.
+IEMO_S2_EVAL = IEMO_HEADER + (
+    "[1.0000 - 2.0000]\tSes02M_script01_1b_F003\tsad\t[2.0000, 2.0000, 3.0000]\n"
+    "C-E1:\tSadness;\t()\n"
+    "C-E2:\tNeutral state;\t(calm)\n"
+    "C-E3:\tFrustration; Sadness;\t()\n"
+    "C-F1:\tAnger;\t(self)\n"
+    "A-E1:\tval 1; act 2; dom  1;\t()\n"
+    "A-E2:\tval 2; act 2; dom  3;\t()\n"
+    "A-E3:\tval 3; act 2; dom  5;\t()\n"
+    "A-F1:\tval 5; act 5; dom  5;\t()\n"
+)
+# Four evaluators, 2 with Anger (`Other:<text>` is Other); V 1,1,1,3 (std 1), A 5,5,5,3 (1),
+# D 4,4,4,4 (0): vad_spread 2/3.
+IEMO_S4_EVAL = IEMO_HEADER + (
+    "[5.5000 - 7.0000]\tSes04F_script02_2_F000\tang\t[1.5000, 4.5000, 4.0000]\n"
+    "C-E1:\tAnger;\t()\n"
+    "C-E2:\tAnger; Frustration;\t()\n"
+    "C-E3:\tFrustration;\t()\n"
+    "C-E4:\tOther:annoyed;\t()\n"
+    "A-E1:\tval 1; act 5; dom  4;\t()\n"
+    "A-E2:\tval 1; act 5; dom  4;\t()\n"
+    "A-E3:\tval 1; act 5; dom  4;\t()\n"
+    "A-E4:\tval 3; act 3; dom  4;\t()\n"
+)
+# hap: Excited does not agree (codes map to one word each); the self-evaluator M1 is ignored.
+IEMO_S5_EVAL = IEMO_HEADER + (
+    "[8.0000 - 9.0000]\tSes05F_impro03_M010\thap\t[4.0000, 3.0000, 3.0000]\n"
+    "C-E1:\tHappiness;\t()\n"
+    "C-E2:\tExcited;\t()\n"
+    "C-M1:\tHappiness;\t()\n"
+    "A-E1:\tval 4; act 3; dom  3;\t()\n"
+    "A-E2:\tval 4; act 3; dom  3;\t()\n"
+    "A-M1:\tval 1; act 1; dom  1;\t()\n"
+)
 IEMO_S1_TRANS = (
     "Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.\n"
     "Ses01F_impro01_M000 [010.0100-011.3925]: Yeah, [LAUGHTER] that's  great.\n"
@@ -93,10 +146,7 @@ def make_iemo(root: Path) -> None:
         write_wav(s1 / f"sentences/wav/Ses01F_impro01/Ses01F_impro01_{utt}.wav")
     # Dialog prefix M, utterance speaker F: speaker and gender come from the last field.
     s2 = root / "Session2"
-    write_text(
-        s2 / "dialog/EmoEvaluation/Ses02M_script01_1b.txt",
-        IEMO_HEADER + "[1.0000 - 2.0000]\tSes02M_script01_1b_F003\tsad\t[1.7500, 2.2500, 2.0000]\n",
-    )
+    write_text(s2 / "dialog/EmoEvaluation/Ses02M_script01_1b.txt", IEMO_S2_EVAL)
     write_text(
         s2 / "dialog/transcriptions/Ses02M_script01_1b.txt",
         "Ses02M_script01_1b_F003 [001.0000-002.0000]: I miss him -- so much.\n",
@@ -114,20 +164,14 @@ def make_iemo(root: Path) -> None:
     )
     write_wav(s3 / "sentences/wav/Ses03M_impro05a/Ses03M_impro05a_M012.wav")
     s4 = root / "Session4"
-    write_text(
-        s4 / "dialog/EmoEvaluation/Ses04F_script02_2.txt",
-        IEMO_HEADER + "[5.5000 - 7.0000]\tSes04F_script02_2_F000\tang\t[1.2500, 4.5000, 4.2500]\n",
-    )
+    write_text(s4 / "dialog/EmoEvaluation/Ses04F_script02_2.txt", IEMO_S4_EVAL)
     write_text(
         s4 / "dialog/transcriptions/Ses04F_script02_2.txt",
         "Ses04F_script02_2_F000 [005.5000-007.0000]: Get out!\n",
     )
     write_wav(s4 / "sentences/wav/Ses04F_script02_2/Ses04F_script02_2_F000.wav")
     s5 = root / "Session5"
-    write_text(
-        s5 / "dialog/EmoEvaluation/Ses05F_impro03.txt",
-        IEMO_HEADER + "[8.0000 - 9.0000]\tSes05F_impro03_M010\thap\t[4.0000, 3.5000, 3.0000]\n",
-    )
+    write_text(s5 / "dialog/EmoEvaluation/Ses05F_impro03.txt", IEMO_S5_EVAL)
     write_text(
         s5 / "dialog/transcriptions/Ses05F_impro03.txt",
         "Ses05F_impro03_M010 [008.0000-009.0000]: We did it!\n",
@@ -155,6 +199,7 @@ def test_iemo_rows_and_rejects(tmp_path: Path) -> None:
             arousal=2.5,
             dominance=2.5,
             transcript="Excuse me.",
+            **stats("improvised", 1, 1.0, None),
         ),
         row(
             "Ses01F_impro01_M000",
@@ -168,6 +213,7 @@ def test_iemo_rows_and_rejects(tmp_path: Path) -> None:
             arousal=4.0,
             dominance=3.0,
             transcript="Yeah, that's great.",
+            **stats("improvised", 1, 1.0, None),
         ),
         row(
             "Ses02M_script01_1b_F003",
@@ -177,10 +223,11 @@ def test_iemo_rows_and_rejects(tmp_path: Path) -> None:
             "Ses02_F",
             gender="F",
             session=2,
-            valence=1.75,
-            arousal=2.25,
-            dominance=2.0,
+            valence=2.0,
+            arousal=2.0,
+            dominance=3.0,
             transcript="I miss him -- so much.",
+            **stats("scripted", 3, 2 / 3, 1.0),
         ),
         row(
             "Ses03M_impro05a_M012",
@@ -193,6 +240,7 @@ def test_iemo_rows_and_rejects(tmp_path: Path) -> None:
             valence=3.0,
             arousal=2.0,
             dominance=2.5,
+            **stats("improvised", None, None, None),  # no evaluator lines
         ),
         row(
             "Ses04F_script02_2_F000",
@@ -202,10 +250,11 @@ def test_iemo_rows_and_rejects(tmp_path: Path) -> None:
             "Ses04_F",
             gender="F",
             session=4,
-            valence=1.25,
+            valence=1.5,
             arousal=4.5,
-            dominance=4.25,
+            dominance=4.0,
             transcript="Get out!",
+            **stats("scripted", 4, 0.5, 2 / 3),
         ),
         row(
             "Ses05F_impro03_M010",
@@ -216,9 +265,10 @@ def test_iemo_rows_and_rejects(tmp_path: Path) -> None:
             gender="M",
             session=5,
             valence=4.0,
-            arousal=3.5,
+            arousal=3.0,
             dominance=3.0,
             transcript="We did it!",
+            **stats("improvised", 2, 0.5, 0.0),
         ),
     ]
     src = "Session1/dialog/EmoEvaluation/Ses01F_impro01.txt"
@@ -246,6 +296,24 @@ def test_iemo_malformed_transcription_line_names_file_and_line(tmp_path: Path) -
         iemocap.load(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        ("A-E3:\tval 3; act 2; dom  2;", "A-E3:\tval 3; act 2;", 5),
+        ("C-E2:\tNeutral;", "C-E2:\tCalm;", 4),
+        ("C-E1:\tExcited; Happiness;", "C-E1:\t", 8),
+    ],
+)
+def test_iemo_malformed_evaluator_line_names_file_and_line(
+    tmp_path: Path, old: str, new: str, line: int
+) -> None:
+    make_iemo(tmp_path)
+    path = tmp_path / "Session1/dialog/EmoEvaluation/Ses01F_impro01.txt"
+    path.write_text(IEMO_S1_EVAL.replace(old, new))
+    with pytest.raises(ValueError, match=rf"evaluator line .*Ses01F_impro01\.txt:{line}"):
+        iemocap.load(tmp_path)
+
+
 def test_iemo_missing_label_files(tmp_path: Path) -> None:
     (tmp_path / "Session1/sentences/wav").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match="EmoEvaluation"):
@@ -260,14 +328,19 @@ MSPI_EVAL = (
     "UTD-IMPROV-S01A-F01-S-FM01.avi; A; A:3.800000; V:1.600000; D:3.600000 ; N:3.200000;\n"
     "WORKER_0123-p1; Angry; Frustrated,Annoyed; A:4.000000; V:2.000000; D:4.000000; N:3.0;\n"
     "WORKER_0456-p2; Angry; ; A:4.000000; V:1.000000; D:4.000000; N:4.000000;\n"
+    "WORKER_0999-p3; Sad; Depressed; A:4.000000; V:3.000000; D:4.000000; N:2.000000;\n"
+    "WORKER_0123-p1; Happy; ; A:1.000000; V:5.000000; D:1.000000; N:1.000000;\n"  # repeated
     "\n"
     "UTD-IMPROV-S01N-M01-P-MF02.avi; N; A:2.000000; V:3.000000; D:2.800000 ; N:3.600000;\n"
     "WORKER_0789-p1; Neutral; ; A:2.000000; V:3.000000; D:3.000000; N:4.000000;\n"
     "\n"
-    "UTD-IMPROV-S02H-F03-R-FF01.avi; H; A:3.400000; V:4.400000; D:3.000000 ;\n"  # line 8, no N
+    "UTD-IMPROV-S02H-F03-R-FF01.avi; H; A:3.400000; V:4.400000; D:3.000000 ;\n"  # line 10, no N
     "WORKER_0123-p1; Happy; ; A:3.000000; V:4.000000; D:3.000000; N:4.000000;\n"
+    "WORKER_0456-p2; Neutral; Excited; A:3.000000; V:4.000000; D:3.000000; N:NaN;\n"
     "\n"
-    "UTD-IMPROV-S03S-M03-T-MF03.avi; S; A:NaN; V:1.166667; D:2.000000 ; N:NaN;\n"  # line 11
+    "UTD-IMPROV-S03S-M03-T-MF03.avi; S; A:NaN; V:1.166667; D:2.000000 ; N:NaN;\n"  # line 14
+    "WORKER_0789-p1; Sad; ; A:NaN; V:1.000000; D:2.000000;\n"
+    "WORKER_0123-p1; Sad; ; A:2.000000; V:1.500000; D:2.000000; N:3.000000;\n"
     "\n"
     "UTD-IMPROV-S04A-F01-S-FM02.avi; O; A:3.000000; V:3.000000; D:3.000000 ; N:3.000000;\n"
     "WORKER_0456-p2; Other; ; A:3.000000; V:3.000000; D:3.000000; N:3.000000;\n"
@@ -285,7 +358,10 @@ MSPI_WAVS = {
 
 
 def make_mspi(root: Path, label_name: str = "Evalution.txt") -> None:
-    """One block per condition (S, P, R, T), an O and an X label, a block without N:, NaN."""
+    """One block per condition (S, P, R, T), an O and an X label, a block without N:, NaN.
+
+    Raters: S01A has a repeated rater (counted once), S03S one rater without A.
+    """
     write_text(root / label_name, MSPI_EVAL)
     for stem, folder in MSPI_WAVS.items():
         write_wav(root / folder / f"{stem}.wav")
@@ -307,6 +383,8 @@ def mspi_expected(root: Path) -> list[dict]:
             valence=1.6,
             arousal=3.8,
             dominance=3.6,
+            # V 2,1,3 (std 1), A and D constant: spread 1/3; the repeat of 0123 is ignored.
+            **stats("S", 3, 2 / 3, 1 / 3),
         ),
         row(
             "MSP-IMPROV-S01N-M01-P-MF02",
@@ -319,6 +397,7 @@ def mspi_expected(root: Path) -> list[dict]:
             valence=3.0,
             arousal=2.0,
             dominance=2.8,
+            **stats("P", 1, 1.0, None),
         ),
         row(
             "MSP-IMPROV-S02H-F03-R-FF01",
@@ -331,6 +410,7 @@ def mspi_expected(root: Path) -> list[dict]:
             valence=4.4,
             arousal=3.4,
             dominance=3.0,
+            **stats("R", 2, 0.5, 0.0),
         ),
         row(
             "MSP-IMPROV-S03S-M03-T-MF03",
@@ -343,6 +423,7 @@ def mspi_expected(root: Path) -> list[dict]:
             valence=1.166667,
             arousal=None,
             dominance=2.0,
+            **stats("T", 2, 1.0, None),  # only one rater has all of V, A, D
         ),
     ]
 
@@ -353,13 +434,13 @@ def test_mspi_rows_and_rejects(tmp_path: Path, label_name: str) -> None:
     loaded = mspimprov.load(tmp_path)
     assert by_id(loaded.rows) == mspi_expected(tmp_path)
     assert by_id(loaded.rejects) == [
-        rej("MSP-IMPROV-S04A-F01-S-FM02", "label O not in the 4 classes", "O", f"{label_name}:13"),
-        rej("MSP-IMPROV-S05H-M01-P-MF04", "no majority label", "X", f"{label_name}:16"),
+        rej("MSP-IMPROV-S04A-F01-S-FM02", "label O not in the 4 classes", "O", f"{label_name}:18"),
+        rej("MSP-IMPROV-S05H-M01-P-MF04", "no majority label", "X", f"{label_name}:21"),
         rej(
             "MSP-IMPROV-S06N-F03-P-FM05",
             "no audio file at **/MSP-IMPROV-S06N-F03-P-FM05.wav",
             "N",
-            f"{label_name}:18",
+            f"{label_name}:23",
         ),
     ]
 
@@ -368,7 +449,7 @@ def test_mspi_malformed_summary_line(tmp_path: Path) -> None:
     make_mspi(tmp_path)
     broken = MSPI_EVAL.replace("V:4.400000; D:3.000000 ;", "V:4.400000 D:3.000000 ;")
     (tmp_path / "Evalution.txt").write_text(broken)
-    with pytest.raises(ValueError, match=r"Evalution\.txt:8"):
+    with pytest.raises(ValueError, match=r"Evalution\.txt:10"):
         mspimprov.load(tmp_path)
 
 
@@ -376,7 +457,21 @@ def test_mspi_block_must_start_with_summary(tmp_path: Path) -> None:
     make_mspi(tmp_path)
     broken = MSPI_EVAL.replace("UTD-IMPROV-S02H-F03-R-FF01.avi", "IMPROV-S02H-F03-R-FF01.avi")
     (tmp_path / "Evalution.txt").write_text(broken)
-    with pytest.raises(ValueError, match=r"Evalution\.txt:8"):
+    with pytest.raises(ValueError, match=r"Evalution\.txt:10"):
+        mspimprov.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        ("WORKER_0789-p1; Neutral;", "WORKER_0789-p1; Calm;", 8),
+        ("WORKER_0999-p3; Sad; Depressed; A:4.000000;", "WORKER_0999-p3; Sad; Depressed;", 4),
+    ],
+)
+def test_mspi_malformed_rater_line(tmp_path: Path, old: str, new: str, line: int) -> None:
+    make_mspi(tmp_path)
+    (tmp_path / "Evalution.txt").write_text(MSPI_EVAL.replace(old, new))
+    with pytest.raises(ValueError, match=rf"rater line at Evalution\.txt:{line}"):
         mspimprov.load(tmp_path)
 
 
@@ -833,7 +928,8 @@ SAMSEMO_RECORDS = [
         "other emotions",
         "Hmm",
     ),
-    samsemo_record("c9c9c9c9c9_0", "other", ["sadness"] * 3, "sadness", "I lost it"),
+    samsemo_record("c9c9c9c9c9_0", "other", ["sadness"] * 3, "sadness", "I lost it")
+    | {"language": "KO"},
     samsemo_record("c9c9c9c9c9_1", "female", ["happiness"] * 3, "happiness", "Great"),  # line 8
     samsemo_record("c9c9c9c9c9_2", "male", ["happiness"] * 3, "happiness", "Yes"),  # no audio
 ]
@@ -876,6 +972,7 @@ def test_samsemo_rows_and_rejects(tmp_path: Path) -> None:
             "c9c9c9c9c9",
             split="dev",
             transcript="I lost it",
+            language="KO",
         ),
         row(
             "c9c9c9c9c9_1",
@@ -885,6 +982,7 @@ def test_samsemo_rows_and_rejects(tmp_path: Path) -> None:
             "c9c9c9c9c9",
             gender="F",
             transcript="Great",
+            language="EN",
         ),
         row(
             "q7kd2m4xzp_3",
@@ -895,6 +993,7 @@ def test_samsemo_rows_and_rejects(tmp_path: Path) -> None:
             gender="M",
             split="train",
             transcript="Why, then, not us?",
+            language="EN",
         ),
         row(
             "q7kd2m4xzp_5",
@@ -905,6 +1004,7 @@ def test_samsemo_rows_and_rejects(tmp_path: Path) -> None:
             gender="F",
             split="test",
             transcript='Żółć, 한국어 and a "quoted" word',
+            language="EN",
         ),
     ]
     assert by_id(loaded.rejects) == [
@@ -989,6 +1089,15 @@ def test_index_corpus_tables(tmp_path: Path, name: str) -> None:
     ids = index.column("utt_id").to_pylist()
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert all(Path(p).is_absolute() and Path(p).is_file() for p in index["audio_path"].to_pylist())
+    # Annotation columns: null where the loader has no such information (to_tables fills them).
+    stats_columns = ("condition", "n_raters", "agreement", "vad_spread")
+    filled = {"IEMO": stats_columns, "MSPI": stats_columns, "SAMSEMO": ("language",)}
+    for column in ANNOTATION:
+        nulls = index.column(column).null_count
+        if column in filled.get(name, ()):
+            assert nulls < index.num_rows, column
+        else:
+            assert nulls == index.num_rows, column
 
 
 def test_index_corpus_relative_root_gives_absolute_paths(tmp_path, monkeypatch) -> None:

@@ -37,6 +37,17 @@ INDEX_SCHEMA = pa.schema(
         pa.field("arousal", pa.float64()),
         pa.field("dominance", pa.float64()),
         pa.field("transcript", pa.string()),
+        # Recording condition: IEMO improvised | scripted, MSPI P | R | S | T; else null.
+        pa.field("condition", pa.string()),
+        # Spoken language where the corpus gives it (SAMSEMO EN | DE | ES | PL | KO); else null.
+        pa.field("language", pa.string()),
+        # Annotation statistics from the per-evaluator lines (IEMO, MSPI); null where the
+        # corpus publishes none. n_raters: distinct non-self evaluators with a categorical
+        # judgement; agreement: the share of them whose category matches the consensus;
+        # vad_spread: mean over V, A, D of the evaluators' sample std (null below 2 evaluators).
+        pa.field("n_raters", pa.int32()),
+        pa.field("agreement", pa.float64()),
+        pa.field("vad_spread", pa.float64()),
     ]
 )
 

@@ -1,6 +1,7 @@
 """What every corpus loader returns, and how its rows become the index and rejects tables."""
 
 import csv
+import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -82,6 +83,21 @@ def delimited_records(
                     f"header has {len(header)}"
                 )
             yield lineno, dict(zip(header, fields, strict=True))
+
+
+def vad_spread(ratings: list[tuple[float, float, float]]) -> float | None:
+    """Mean over the three dimensions of the sample std (ddof=1) of per-evaluator V/A/D ratings.
+
+    None with fewer than two evaluators (a spread needs two).
+    """
+    if len(ratings) < 2:
+        return None
+    return sum(statistics.stdev(dim) for dim in zip(*ratings, strict=True)) / 3
+
+
+def agreement(n_agree: int, n_raters: int) -> float | None:
+    """The share of evaluators agreeing with the consensus; None without evaluators."""
+    return n_agree / n_raters if n_raters else None
 
 
 @dataclass(frozen=True)

