@@ -2,6 +2,7 @@
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import h5py
@@ -10,7 +11,8 @@ import pytest
 import soundfile as sf
 
 from xcorpus.corpora import CORPORA, cmumosei, iemocap, index_corpus, mspimprov, msppodcast, samsemo
-from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA
+from xcorpus.corpora.splits import group_by_speaker
+from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA, index_metadata
 
 
 def write_wav(path: Path, seconds: float = 0.1) -> None:
@@ -24,7 +26,8 @@ def write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
     path.write_text(text, encoding=encoding)
 
 
-# Columns only the loaders that have them set (IEMO, MSPI, SAMSEMO); to_tables fills the rest.
+# Columns only the loaders that have them set (IEMO, MSPI, MSPP, SAMSEMO); to_tables fills the
+# rest.
 ANNOTATION = ("condition", "language", "n_raters", "agreement", "vad_spread")
 
 
@@ -280,12 +283,29 @@ def test_iemo_rows_and_rejects(tmp_path: Path) -> None:
     ]
 
 
-def test_iemo_malformed_summary_line_names_file_and_line(tmp_path: Path) -> None:
+def iemo_ids(loaded) -> list[str]:
+    return sorted(r["utt_id"] for r in loaded.rows)
+
+
+IEMO_S1_SRC = "Session1/dialog/EmoEvaluation/Ses01F_impro01.txt"
+
+
+def test_iemo_malformed_summary_line_is_rejected_with_its_block(tmp_path: Path) -> None:
     make_iemo(tmp_path)
-    path = tmp_path / "Session1/dialog/EmoEvaluation/Ses01F_impro01.txt"
-    path.write_text(IEMO_S1_EVAL.replace("[2.5000, 2.5000, 2.5000]", "[2.5000, 2.5000]"))
-    with pytest.raises(ValueError, match=r"Ses01F_impro01\.txt:3"):
-        iemocap.load(tmp_path)
+    before = iemo_ids(iemocap.load(tmp_path))
+    path = tmp_path / IEMO_S1_SRC
+    text = IEMO_S1_EVAL.replace("[2.5000, 2.5000, 2.5000]", "[2.5000, 2.5000]")  # line 3
+    text = text.replace("[10.0100 - 11.3925]", "[10.0100-11.3925]")  # line 7
+    path.write_text(text + "\nC-E1:\tAnger;\t()\n")  # line 16: an evaluator outside a block
+    loaded = iemocap.load(tmp_path)
+    assert iemo_ids(loaded) == sorted(set(before) - {"Ses01F_impro01_F000", "Ses01F_impro01_M000"})
+    malformed = [r for r in loaded.rejects if r["reason"].startswith("malformed")]
+    assert malformed == [
+        rej("Ses01F_impro01_F000", "malformed summary line", None, f"{IEMO_S1_SRC}:3"),
+        rej("Ses01F_impro01_M000", "malformed summary line", None, f"{IEMO_S1_SRC}:7"),
+        rej(None, "malformed evaluator line outside a block", None, f"{IEMO_S1_SRC}:16"),
+    ]
+    index_corpus("IEMO", tmp_path)  # kept + rejected = read
 
 
 def test_iemo_malformed_transcription_line_names_file_and_line(tmp_path: Path) -> None:
@@ -297,21 +317,25 @@ def test_iemo_malformed_transcription_line_names_file_and_line(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "line"),
+    ("old", "new", "line", "utt_id", "code"),
     [
-        ("A-E3:\tval 3; act 2; dom  2;", "A-E3:\tval 3; act 2;", 5),
-        ("C-E2:\tNeutral;", "C-E2:\tCalm;", 4),
-        ("C-E1:\tExcited; Happiness;", "C-E1:\t", 8),
+        ("A-E3:\tval 3; act 2; dom  2;", "A-E3:\tval 3; act 2;", 5, "Ses01F_impro01_F000", "neu"),
+        ("C-E2:\tNeutral;", "C-E2:\tCalm;", 4, "Ses01F_impro01_F000", "neu"),
+        ("C-E1:\tExcited; Happiness;", "C-E1:\t", 8, "Ses01F_impro01_M000", "exc"),
     ],
 )
-def test_iemo_malformed_evaluator_line_names_file_and_line(
-    tmp_path: Path, old: str, new: str, line: int
+def test_iemo_malformed_evaluator_line_rejects_its_utterance(
+    tmp_path: Path, old: str, new: str, line: int, utt_id: str, code: str
 ) -> None:
     make_iemo(tmp_path)
-    path = tmp_path / "Session1/dialog/EmoEvaluation/Ses01F_impro01.txt"
+    before = iemo_ids(iemocap.load(tmp_path))
+    path = tmp_path / IEMO_S1_SRC
     path.write_text(IEMO_S1_EVAL.replace(old, new))
-    with pytest.raises(ValueError, match=rf"evaluator line .*Ses01F_impro01\.txt:{line}"):
-        iemocap.load(tmp_path)
+    loaded = iemocap.load(tmp_path)
+    assert iemo_ids(loaded) == sorted(set(before) - {utt_id})
+    summary_line = 3 if utt_id.endswith("F000") else 7
+    reason = f"malformed evaluator line at {IEMO_S1_SRC}:{line}"
+    assert rej(utt_id, reason, code, f"{IEMO_S1_SRC}:{summary_line}") in loaded.rejects
 
 
 def test_iemo_missing_label_files(tmp_path: Path) -> None:
@@ -445,34 +469,52 @@ def test_mspi_rows_and_rejects(tmp_path: Path, label_name: str) -> None:
     ]
 
 
-def test_mspi_malformed_summary_line(tmp_path: Path) -> None:
-    make_mspi(tmp_path)
-    broken = MSPI_EVAL.replace("V:4.400000; D:3.000000 ;", "V:4.400000 D:3.000000 ;")
-    (tmp_path / "Evalution.txt").write_text(broken)
-    with pytest.raises(ValueError, match=r"Evalution\.txt:10"):
-        mspimprov.load(tmp_path)
+def mspi_ids(loaded) -> list[str]:
+    return sorted(r["utt_id"] for r in loaded.rows)
 
 
-def test_mspi_block_must_start_with_summary(tmp_path: Path) -> None:
+def test_mspi_malformed_summary_lines_are_rejected_with_their_blocks(tmp_path: Path) -> None:
     make_mspi(tmp_path)
-    broken = MSPI_EVAL.replace("UTD-IMPROV-S02H-F03-R-FF01.avi", "IMPROV-S02H-F03-R-FF01.avi")
+    before = mspi_ids(mspimprov.load(tmp_path))
+    broken = MSPI_EVAL.replace("V:4.400000; D:3.000000 ;", "V:4.400000 D:3.000000 ;")  # line 10
+    # line 14 no longer starts like a summary line; its rater lines go with it
+    broken = broken.replace("UTD-IMPROV-S03S-M03-T-MF03.avi", "IMPROV-S03S-M03-T-MF03.avi")
     (tmp_path / "Evalution.txt").write_text(broken)
-    with pytest.raises(ValueError, match=r"Evalution\.txt:10"):
-        mspimprov.load(tmp_path)
+    loaded = mspimprov.load(tmp_path)
+    gone = {"MSP-IMPROV-S02H-F03-R-FF01", "MSP-IMPROV-S03S-M03-T-MF03"}
+    assert mspi_ids(loaded) == sorted(set(before) - gone)
+    assert [r for r in loaded.rejects if r["reason"].startswith("malformed")] == [
+        rej("MSP-IMPROV-S02H-F03-R-FF01", "malformed summary line", None, "Evalution.txt:10"),
+        rej(None, "malformed line, expected a summary", None, "Evalution.txt:14"),
+    ]
+    index_corpus("MSPI", tmp_path)  # kept + rejected = read
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "line"),
+    ("old", "new", "line", "utt_id", "code"),
     [
-        ("WORKER_0789-p1; Neutral;", "WORKER_0789-p1; Calm;", 8),
-        ("WORKER_0999-p3; Sad; Depressed; A:4.000000;", "WORKER_0999-p3; Sad; Depressed;", 4),
+        ("WORKER_0789-p1; Neutral;", "WORKER_0789-p1; Calm;", 8, "S01N-M01-P-MF02", "N"),
+        (
+            "WORKER_0999-p3; Sad; Depressed; A:4.000000;",
+            "WORKER_0999-p3; Sad; Depressed;",
+            4,
+            "S01A-F01-S-FM01",
+            "A",
+        ),
     ],
 )
-def test_mspi_malformed_rater_line(tmp_path: Path, old: str, new: str, line: int) -> None:
+def test_mspi_malformed_rater_line_rejects_its_utterance(
+    tmp_path: Path, old: str, new: str, line: int, utt_id: str, code: str
+) -> None:
     make_mspi(tmp_path)
+    before = mspi_ids(mspimprov.load(tmp_path))
     (tmp_path / "Evalution.txt").write_text(MSPI_EVAL.replace(old, new))
-    with pytest.raises(ValueError, match=rf"rater line at Evalution\.txt:{line}"):
-        mspimprov.load(tmp_path)
+    loaded = mspimprov.load(tmp_path)
+    utt_id = f"MSP-IMPROV-{utt_id}"
+    assert mspi_ids(loaded) == sorted(set(before) - {utt_id})
+    summary_line = {"N": 7, "A": 1}[code]
+    reason = f"malformed rater line at Evalution.txt:{line}"
+    assert rej(utt_id, reason, code, f"Evalution.txt:{summary_line}") in loaded.rejects
 
 
 def test_mspi_missing_label_file(tmp_path: Path) -> None:
@@ -523,11 +565,16 @@ def make_mspp(
         write_text(root / "Transcripts" / f"{stem}.txt", text + "\n")
 
 
-def mspp_expected(root: Path) -> list[dict]:
+NO_STATS = {"n_raters": None, "agreement": None, "vad_spread": None}
+
+
+def mspp_expected(root: Path, stats: dict[str, dict] | None = None) -> list[dict]:
+    """Expected rows; `stats` gives the annotation statistics of utterances that have them."""
+
     def wav(stem: str) -> Path:
         return root / "Audios" / f"{stem}.wav"
 
-    return [
+    rows = [
         row(
             "MSP-PODCAST_0001_0008",
             wav("MSP-PODCAST_0001_0008"),
@@ -591,11 +638,14 @@ def mspp_expected(root: Path) -> list[dict]:
             dominance=4.0,
         ),
     ]
+    return [r | (stats or {}).get(r["utt_id"], NO_STATS) for r in rows]
 
 
 def mspp_rejects(root: Path, source: str) -> list[dict]:
     def at(line: int) -> str:
-        return f"{source}:{line}" if source.endswith(".csv") else source
+        if source.endswith(".csv"):
+            return f"{source}:{line}"
+        return f"{source}:{MSPP_ROWS[line - 2].split(',')[0]}"
 
     not4 = "label {} not in the 4 classes"
     missing = root / "Audios/MSP-PODCAST_0400_0001.wav"
@@ -645,18 +695,152 @@ def test_mspp_json_variant(tmp_path: Path) -> None:
     assert by_id(loaded.rejects) == mspp_rejects(tmp_path, "Labels/labels_consensus.json")
 
 
-def test_mspp_malformed_line_names_file_and_line(tmp_path: Path) -> None:
+def test_mspp_malformed_rows_are_rejected_and_reading_goes_on(tmp_path: Path) -> None:
     make_mspp(tmp_path)
     path = tmp_path / "Labels/labels_consensus.csv"
     lines = path.read_text().splitlines()
     lines[3] = "MSP-PODCAST_0153_0413.wav,S,2.0,2.5"  # line 4: too few fields
+    lines[4] = "MSP-PODCAST_0200_0001.wav,A,high,2.0,5.5,88,Female,Test2"  # line 5
+    lines[5] = "MSP-PODCAST_0200_0002.wav,U,5.0,4.0,4.0,88,Female,Test9"  # line 6
+    lines[6] = ",F,4.5,2.0,2.0,88,Female,Test2"  # line 7: no FileName
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ValueError, match=r"labels_consensus\.csv:4"):
-        msppodcast.load(tmp_path)
-    lines[3] = "MSP-PODCAST_0153_0413.wav,S,high,2.5,3.0,Unknown,Unknown,Development"
+    index, rejects = index_corpus("MSPP", tmp_path)  # the accounting check passes too
+    kept = {r["utt_id"] for r in mspp_expected(tmp_path)}
+    kept -= {"MSP-PODCAST_0153_0413", "MSP-PODCAST_0200_0001"}
+    assert set(index.column("utt_id").to_pylist()) == kept
+    csv_name = "Labels/labels_consensus.csv"
+    malformed = [r for r in rejects.to_pylist() if r["reason"].startswith("malformed")]
+    assert sorted(malformed, key=lambda r: r["source"]) == [
+        rej(
+            "MSP-PODCAST_0153_0413",
+            "malformed line (4 fields, the header has 8)",
+            None,
+            f"{csv_name}:4",
+        ),
+        rej("MSP-PODCAST_0200_0001", "malformed EmoAct value 'high'", None, f"{csv_name}:5"),
+        rej("MSP-PODCAST_0200_0002", "malformed Split_Set 'Test9'", None, f"{csv_name}:6"),
+        rej(None, "malformed entry (empty FileName)", None, f"{csv_name}:7"),
+    ]
+
+
+def test_mspp_malformed_json_entries_are_rejected(tmp_path: Path) -> None:
+    make_mspp(tmp_path)
+    (tmp_path / "Labels/labels_consensus.csv").unlink()
+    good = {"EmoClass": "N", "EmoAct": 3, "EmoVal": 3, "EmoDom": 3, "SpkrID": "30"}
+    good |= {"Gender": "Male", "Split_Set": "Train"}
+    data = {
+        "MSP-PODCAST_0001_0008.wav": good,
+        "MSP-PODCAST_0153_0412.wav": "H",
+        "MSP-PODCAST_0153_0413.wav": {k: v for k, v in good.items() if k != "Gender"},
+    }
+    write_text(tmp_path / "Labels/labels_consensus.json", json.dumps(data))
+    loaded = msppodcast.load(tmp_path)
+    assert [r["utt_id"] for r in loaded.rows] == ["MSP-PODCAST_0001_0008"]
+    shown = "Labels/labels_consensus.json"
+    assert by_id(loaded.rejects) == [
+        rej(
+            "MSP-PODCAST_0153_0412",
+            "malformed entry (not an object)",
+            None,
+            f"{shown}:MSP-PODCAST_0153_0412.wav",
+        ),
+        rej(
+            "MSP-PODCAST_0153_0413",
+            "malformed entry (no field Gender)",
+            None,
+            f"{shown}:MSP-PODCAST_0153_0413.wav",
+        ),
+    ]
+
+
+# Per-annotator judgements: file -> [(worker, primary, A, V, D)]; "" = no rating. A worker's
+# second entry for a file is ignored; a file not in the consensus file is ignored.
+MSPP_DETAILED = {
+    "MSP-PODCAST_0153_0412.wav": [
+        ("WORKER00012", "Happy", "5.0", "6.0", "5.0"),
+        ("WORKER00377", "Happy", "6.0", "6.0", "5.0"),
+        ("WORKER00009", "Other-amused", "4.0", "5.0", "4.0"),
+        ("WORKER00012", "Sad", "1.0", "1.0", "1.0"),
+    ],
+    "MSP-PODCAST_0001_0008.wav": [
+        ("WORKER00001", "Neutral", "2.0", "4.0", "3.0"),
+        ("WORKER00002", "Sad", "", "", ""),
+    ],
+    "MSP-PODCAST_9999_0001.wav": [("WORKER00001", "Angry", "6.0", "2.0", "6.0")],
+}
+MSPP_STATS = {
+    # V [6, 6, 5] and D [5, 5, 4]: std 0.57735; A [5, 6, 4]: std 1.0
+    "MSP-PODCAST_0153_0412": {
+        "n_raters": 3,
+        "agreement": pytest.approx(2 / 3),
+        "vad_spread": pytest.approx((2 * 0.5773502691896258 + 1.0) / 3),
+    },
+    "MSP-PODCAST_0001_0008": {"n_raters": 2, "agreement": 0.5, "vad_spread": None},
+}
+
+
+def write_mspp_detailed(root: Path, fmt: str) -> None:
+    """MSPP_DETAILED as labels_detailed in the v1.11 (EmoDetail), v1.6 or JSON format."""
+    entries = [(name, *e) for name, judged in MSPP_DETAILED.items() for e in judged]
+    if fmt == "json":
+        data: dict[str, dict] = {}
+        for name, worker, primary, a, v, d in entries:
+            fields = {"EmoClass_Major": primary, "EmoAct": a, "EmoVal": v, "EmoDom": d}
+            data.setdefault(name, {}).setdefault(worker, fields)
+        write_text(root / "Labels/labels_detailed.json", json.dumps(data))
+        return
+    if fmt == "v1.6":
+        lines = ["FileName,Workers,EmoClass_Major,EmoClass_Second,EmoAct,EmoVal,EmoDom"]
+        lines += [f"{n},{w},{p},,{a},{v},{d}" for n, w, p, a, v, d in entries]
+    else:
+        lines = ["FileName,EmoDetail"]
+        lines += [
+            f'{n},"{w}; {p}; Amused,Excited; A:{a}; V:{v}; D:{d};"' for n, w, p, a, v, d in entries
+        ]
+    write_text(root / "Labels/labels_detailed.csv", "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("fmt", ["v1.11", "v1.6", "json"])
+def test_mspp_detailed_labels_give_annotation_statistics(tmp_path: Path, fmt: str) -> None:
+    make_mspp(tmp_path)
+    write_mspp_detailed(tmp_path, fmt)
+    loaded = msppodcast.load(tmp_path)
+    assert by_id(loaded.rows) == mspp_expected(tmp_path, MSPP_STATS)
+    assert by_id(loaded.rejects) == mspp_rejects(tmp_path, "Labels/labels_consensus.csv")
+    ext = "json" if fmt == "json" else "csv"
+    detailed = f"Labels/labels_detailed.{ext}"
+    assert loaded.variant == f"Labels/labels_consensus.csv + Development + {detailed}"
+
+
+def test_mspp_malformed_detailed_line_rejects_its_utterance(tmp_path: Path) -> None:
+    make_mspp(tmp_path)
+    write_mspp_detailed(tmp_path, "v1.11")
+    path = tmp_path / "Labels/labels_detailed.csv"
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace("Happy", "Joyful")  # line 3, MSP-PODCAST_0153_0412
+    lines[5] = 'MSP-PODCAST_0001_0008.wav,"WORKER00001; Neutral; ; A:2.0; V:4.0"'  # line 6
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ValueError, match=r"EmoAct .*labels_consensus\.csv:4"):
-        msppodcast.load(tmp_path)
+    loaded = msppodcast.load(tmp_path)
+    kept = {r["utt_id"] for r in loaded.rows}
+    assert "MSP-PODCAST_0153_0412" not in kept and "MSP-PODCAST_0001_0008" not in kept
+    extra = by_id(loaded.rejects)
+    for reject in mspp_rejects(tmp_path, "Labels/labels_consensus.csv"):
+        extra.remove(reject)
+    assert extra == [
+        rej(
+            "MSP-PODCAST_0001_0008",
+            "malformed EmoDetail 'WORKER00001; Neutral; ; A:2.0; V:4.0' in detailed labels at "
+            "Labels/labels_detailed.csv:6",
+            "N",
+            "Labels/labels_consensus.csv:2",
+        ),
+        rej(
+            "MSP-PODCAST_0153_0412",
+            "malformed primary emotion 'Joyful' in detailed labels at Labels/labels_detailed.csv:3",
+            "H",
+            "Labels/labels_consensus.csv:3",
+        ),
+    ]
 
 
 def test_mspp_missing_column_and_missing_file(tmp_path: Path) -> None:
@@ -824,12 +1008,40 @@ def test_cmumosei_classify() -> None:
     )
 
 
-def test_cmumosei_malformed_transcript_line(tmp_path: Path) -> None:
+def test_cmumosei_malformed_input_is_rejected_and_reading_goes_on(tmp_path: Path) -> None:
     make_cmumosei(tmp_path)
     path = tmp_path / MOSEI_TRANS_DIR / f"{VID_N}.txt"
     path.write_text(MOSEI_TRANSCRIPTS[VID_N].replace("___3.5___7.25___", "___3.5___end___"))
-    with pytest.raises(ValueError, match=rf"{VID_N}\.txt:3"):
-        cmumosei.load(tmp_path)
+    with h5py.File(tmp_path / "CMU_MOSEI_Labels.csd", "a") as h5:
+        group = h5.create_group("All Labels/data/badShape001")
+        group.create_dataset("intervals", data=np.zeros((2, 2)))
+        group.create_dataset("features", data=np.zeros((2, 6)))
+        h5.create_group("All Labels/data/noArrays001")
+    loaded = cmumosei.load(tmp_path)
+    kept = sorted(r["utt_id"] for r in loaded.rows)
+    assert kept == [f"{VID_A}_0", f"{VID_A}_1", f"{VID_N}_0"]
+    shown = f"{MOSEI_TRANS_DIR}/{VID_N}.txt"
+    reason = (
+        f"no transcript segment with interval [3.5, 7.25] in {shown} "
+        f"(malformed line(s) skipped: {shown}:3)"
+    )
+    csd = "CMU_MOSEI_Labels.csd"
+    assert rej(f"{VID_N}#1", reason, "sad", f"{csd}:{VID_N}/1") in loaded.rejects
+    malformed = [r for r in loaded.rejects if r["reason"].startswith("malformed")]
+    assert malformed == [
+        rej(
+            "badShape001",
+            "malformed video (features (2, 6) and intervals (2, 2); expected (n, 7) and (n, 2))",
+            None,
+            f"{csd}:badShape001",
+        ),
+        rej(
+            "noArrays001",
+            "malformed video (no features or intervals array)",
+            None,
+            f"{csd}:noArrays001",
+        ),
+    ]
 
 
 def test_cmumosei_missing_label_file(tmp_path: Path) -> None:
@@ -903,14 +1115,16 @@ SAMSEMO_RECORDS = [
     # line 2: same source video as line 3, different split
     samsemo_record(
         "q7kd2m4xzp_3", "male", ["anger", "anger", "neutral"], "anger", "Why, then, not us?"
-    ),
-    samsemo_record(
+    )
+    | {"emotion_2_annotator_2": "disgust"},
+    samsemo_record(  # annotator 2's second emotion agrees with the label
         "q7kd2m4xzp_5",
         "female",
-        ["neutral"] * 3,
+        ["neutral", "sadness", "neutral"],
         "neutral",
         'Żółć, 한국어 and a "quoted" word',
-    ),
+    )
+    | {"emotion_2_annotator_2": "neutral"},
     samsemo_record(  # line 4
         "b3n0xw91cd_0", "female", ["happiness", "other emotions", "sadness"], "", "No i co"
     ),
@@ -930,7 +1144,7 @@ SAMSEMO_RECORDS = [
     ),
     samsemo_record("c9c9c9c9c9_0", "other", ["sadness"] * 3, "sadness", "I lost it")
     | {"language": "KO"},
-    samsemo_record("c9c9c9c9c9_1", "female", ["happiness"] * 3, "happiness", "Great"),  # line 8
+    samsemo_record("c9c9c9c9c9_1", "female", ["happiness"] * 2, "happiness", "Great"),  # line 8
     samsemo_record("c9c9c9c9c9_2", "male", ["happiness"] * 3, "happiness", "Yes"),  # no audio
 ]
 
@@ -973,6 +1187,8 @@ def test_samsemo_rows_and_rejects(tmp_path: Path) -> None:
             split="dev",
             transcript="I lost it",
             language="KO",
+            n_raters=3,
+            agreement=1.0,
         ),
         row(
             "c9c9c9c9c9_1",
@@ -983,6 +1199,8 @@ def test_samsemo_rows_and_rejects(tmp_path: Path) -> None:
             gender="F",
             transcript="Great",
             language="EN",
+            n_raters=2,
+            agreement=1.0,
         ),
         row(
             "q7kd2m4xzp_3",
@@ -994,6 +1212,8 @@ def test_samsemo_rows_and_rejects(tmp_path: Path) -> None:
             split="train",
             transcript="Why, then, not us?",
             language="EN",
+            n_raters=3,
+            agreement=pytest.approx(2 / 3),
         ),
         row(
             "q7kd2m4xzp_5",
@@ -1005,6 +1225,8 @@ def test_samsemo_rows_and_rejects(tmp_path: Path) -> None:
             split="test",
             transcript='Żółć, 한국어 and a "quoted" word',
             language="EN",
+            n_raters=3,
+            agreement=1.0,
         ),
     ]
     assert by_id(loaded.rejects) == [
@@ -1035,14 +1257,58 @@ def test_samsemo_missing_column(tmp_path: Path) -> None:
         samsemo.load(tmp_path)
 
 
-def test_samsemo_malformed_line(tmp_path: Path) -> None:
+def test_samsemo_malformed_rows_are_rejected_and_reading_goes_on(tmp_path: Path) -> None:
     make_samsemo(tmp_path)
     path = tmp_path / "samsemo.tsv"
     lines = path.read_text(encoding="utf-16").splitlines()
     lines[2] = lines[2].rsplit("\t", 3)[0]  # line 3 loses three fields
+    lines[6] = lines[6].replace("sadness", "melancholy", 1)  # line 7: unknown annotator emotion
+    lines[7] = "\t" + lines[7].split("\t", 1)[1]  # line 8: no utterance_id
     path.write_text("\n".join(lines) + "\n", encoding="utf-16")
-    with pytest.raises(ValueError, match=r"samsemo\.tsv:3"):
-        samsemo.load(tmp_path)
+    index, rejects = index_corpus("SAMSEMO", tmp_path)  # the accounting check passes too
+    assert index.column("utt_id").to_pylist() == ["q7kd2m4xzp_3"]
+    malformed = [r for r in rejects.to_pylist() if r["reason"].startswith("malformed")]
+    assert sorted(malformed, key=lambda r: r["source"]) == [
+        rej("q7kd2m4xzp_5", "malformed line (29 fields, the header has 32)", None, "samsemo.tsv:3"),
+        rej("c9c9c9c9c9_0", "malformed annotator 1 emotion 'melancholy'", None, "samsemo.tsv:7"),
+        rej(None, "malformed row (empty utterance_id)", None, "samsemo.tsv:8"),
+    ]
+
+
+def test_samsemo_splits_grouped_by_video(tmp_path: Path) -> None:
+    make_samsemo(tmp_path)
+    official, _ = index_corpus("SAMSEMO", tmp_path)
+    grouped, _ = index_corpus("SAMSEMO", tmp_path, splits="speaker")
+    split_of = dict(zip(*grouped.select(["utt_id", "split"]).to_pydict().values(), strict=True))
+    # q7kd2m4xzp_3 (train) and q7kd2m4xzp_5 (test) share their video: now in one split
+    assert split_of["q7kd2m4xzp_3"] == split_of["q7kd2m4xzp_5"] is not None
+    assert split_of["c9c9c9c9c9_1"] is None  # in no official split: stays in none
+    assert official.column("split").null_count == grouped.column("split").null_count
+    assert index_metadata(grouped.schema)["variant"] == "standard + splits grouped by speaker"
+    with pytest.raises(ValueError, match="splits must be one of official, speaker"):
+        index_corpus("SAMSEMO", tmp_path, splits="video")
+
+
+def test_group_by_speaker_keeps_split_sizes_and_separates_speakers() -> None:
+    rng = np.random.default_rng(3)
+    rows = [
+        {"speaker": f"v{rng.integers(60)}", "split": str(rng.choice(["train", "dev", "test"]))}
+        for _ in range(600)
+    ] + [{"speaker": "v0", "split": None}]
+    official = Counter(r["split"] for r in rows)
+    group_by_speaker(rows, "SAMSEMO")
+    splits_of: dict[str, set] = {}
+    for r in rows[:-1]:
+        splits_of.setdefault(r["speaker"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in splits_of.values())
+    assert rows[-1]["split"] is None
+    grouped = Counter(r["split"] for r in rows)
+    assert grouped[None] == 1 and set(grouped) == set(official)
+    for name in ("train", "dev", "test"):  # within one speaker's share (about 10 rows)
+        assert abs(grouped[name] - official[name]) <= 25, (name, grouped, official)
+    again = [dict(r) for r in rows]
+    group_by_speaker(again, "SAMSEMO")
+    assert again == rows  # a fixed assignment: regrouping grouped splits changes nothing
 
 
 def test_samsemo_missing_label_file(tmp_path: Path) -> None:
@@ -1091,7 +1357,8 @@ def test_index_corpus_tables(tmp_path: Path, name: str) -> None:
     assert all(Path(p).is_absolute() and Path(p).is_file() for p in index["audio_path"].to_pylist())
     # Annotation columns: null where the loader has no such information (to_tables fills them).
     stats_columns = ("condition", "n_raters", "agreement", "vad_spread")
-    filled = {"IEMO": stats_columns, "MSPI": stats_columns, "SAMSEMO": ("language",)}
+    samsemo_filled = ("language", "n_raters", "agreement")
+    filled = {"IEMO": stats_columns, "MSPI": stats_columns, "SAMSEMO": samsemo_filled}
     for column in ANNOTATION:
         nulls = index.column(column).null_count
         if column in filled.get(name, ()):

@@ -4,7 +4,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from xcorpus.corpora import CORPORA, index_corpus
+from xcorpus.corpora import CORPORA, SPLITS, index_corpus
 from xcorpus.tables import INDEX_SCHEMA, index_metadata, write_csv, write_parquet
 
 
@@ -23,7 +23,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> None:
-    index, rejects = index_corpus(args.corpus, args.root, transcripts=args.transcripts)
+    index, rejects = index_corpus(
+        args.corpus, args.root, transcripts=args.transcripts, splits=args.splits
+    )
     write_parquet(index, args.out, INDEX_SCHEMA)
     write_csv(rejects, args.rejects)
     meta = index_metadata(index.schema)
@@ -65,6 +67,12 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("--out", required=True, help="index parquet to write")
     index.add_argument("--rejects", required=True, help="CSV of dropped utterances and why")
     index.add_argument("--transcripts", help="TSV (utt_id, transcript) replacing the corpus's")
+    index.add_argument(
+        "--splits",
+        choices=SPLITS,
+        default="official",
+        help="official splits as released, or regrouped so no speaker is in two splits",
+    )
     index.set_defaults(func=cmd_index)
 
     extract = sub.add_parser("extract", help="extract features of an index into parquet")

@@ -53,7 +53,8 @@ INDEX_SCHEMA = pa.schema(
 
 REJECTS_SCHEMA = pa.schema(
     [
-        pa.field("utt_id", pa.string(), nullable=False),
+        # Null only for a malformed entry from which no id could be read.
+        pa.field("utt_id", pa.string()),
         pa.field("raw_label", pa.string()),
         pa.field("reason", pa.string(), nullable=False),
         # Where the utterance was read from: "file" or "file:line".

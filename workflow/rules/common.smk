@@ -38,6 +38,10 @@ def transcripts_option(wildcards):
     return f"--transcripts {path}" if path else ""
 
 
+def splits_option(wildcards):
+    return f"--splits {config['corpora'][wildcards.corpus]['splits']}"
+
+
 def feature_backend(wildcards):
     return config["features"][wildcards.features]["backend"]
 

@@ -11,6 +11,7 @@ rule index_corpus:
     params:
         root=corpus_root,
         transcripts=transcripts_option,
+        splits=splits_option,
     shell:
         "xcorpus index {wildcards.corpus} {params.root} --out {output.index}"
-        " --rejects {output.rejects} {params.transcripts} > {log} 2>&1"
+        " --rejects {output.rejects} {params.transcripts} {params.splits} > {log} 2>&1"

@@ -10,6 +10,7 @@ import pyarrow as pa
 from xcorpus.corpora import cmumosei, iemocap, mspimprov, msppodcast, samsemo
 from xcorpus.corpora.base import CorpusSpec, to_tables
 from xcorpus.corpora.probe import check_audio
+from xcorpus.corpora.splits import group_by_speaker
 from xcorpus.tables import with_index_metadata
 
 CORPORA: dict[str, CorpusSpec] = {
@@ -18,10 +19,16 @@ CORPORA: dict[str, CorpusSpec] = {
 }
 
 
+SPLITS = ("official", "speaker")
+
+
 def index_corpus(
-    name: str, root: str | Path, transcripts: str | Path | None = None
+    name: str, root: str | Path, transcripts: str | Path | None = None, splits: str = "official"
 ) -> tuple[pa.Table, pa.Table]:
     """Read corpus `name` from `root` into its (index, rejects) tables.
+
+    `splits` "speaker" regroups the official splits so no speaker is in two of them
+    (xcorpus.corpora.splits; for SAMSEMO, whose official splits share source videos).
 
     `transcripts` is an optional TSV (header `utt_id<TAB>transcript`) whose texts replace the
     corpus's own, e.g. ASR output for MSP-IMPROV; utterances it does not list get no transcript.
@@ -34,12 +41,17 @@ def index_corpus(
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{name}: corpus root {root} is not a directory")
+    if splits not in SPLITS:
+        raise ValueError(f"splits must be one of {', '.join(SPLITS)}, got {splits!r}")
     loaded = CORPORA[name].load(root)
     if transcripts is not None:
         texts = read_transcripts(Path(transcripts))
         for row in loaded.rows:
             row["transcript"] = texts.get(row["utt_id"])
     check_audio(loaded)
+    if splits == "speaker":  # after the audio check, so the split sizes count kept rows only
+        group_by_speaker(loaded.rows, name)
+        loaded.variant += " + splits grouped by speaker"
     index, rejects = to_tables(loaded, name)
     if index.num_rows == 0:
         raise ValueError(

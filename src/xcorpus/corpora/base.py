@@ -13,6 +13,10 @@ from xcorpus.labels import CLASSES
 from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA
 
 
+class Malformed(ValueError):
+    """An entry of a label file that does not parse; loaders reject it and read on."""
+
+
 @dataclass
 class Loaded:
     """Rows of the index (dicts keyed by INDEX_SCHEMA names) and of the rejects table."""
@@ -23,13 +27,27 @@ class Loaded:
     seen: dict[str, str] = field(default_factory=dict)
     # utt_id -> how many later entries were rejected as its duplicates (for the accounting).
     duplicates: Counter[str] = field(default_factory=Counter)
+    # Id (None when none could be read) -> how many malformed entries were rejected under it.
+    malformed_ids: Counter[str | None] = field(default_factory=Counter)
     # Which release layout was read (label file, split names), recorded in the index footer.
     variant: str = "standard"
 
-    def reject(self, utt_id: str, reason: str, raw_label: str | None, source: str | None) -> None:
+    def reject(
+        self, utt_id: str | None, reason: str, raw_label: str | None, source: str | None
+    ) -> None:
         self.rejects.append(
             {"utt_id": utt_id, "raw_label": raw_label, "reason": reason, "source": source}
         )
+
+    def malformed(
+        self, what: str, source: str, utt_id: str | None = None, raw_label: str | None = None
+    ) -> None:
+        """Reject an entry that does not parse (`what`: which kind of line); reading goes on.
+
+        `utt_id` is the id the entry seems to carry, or None when none can be read from it.
+        """
+        self.reject(utt_id, f"malformed {what}", raw_label, source)
+        self.malformed_ids[utt_id] += 1
 
     def duplicate(self, utt_id: str, raw_label: str | None, source: str) -> bool:
         """True (and rejected) when `utt_id` was read before; otherwise remember it."""
@@ -54,12 +72,20 @@ class Loaded:
 
 
 def delimited_records(
-    path: Path, shown: str, corpus: str, columns: tuple[str, ...], encoding: str, delimiter: str
+    path: Path,
+    shown: str,
+    corpus: str,
+    columns: tuple[str, ...],
+    encoding: str,
+    delimiter: str,
+    loaded: Loaded,
+    id_of: Callable[[dict[str, str]], str | None],
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, record) per data row of a CSV/TSV with a header; blank rows are skipped.
 
-    A missing required column or a row with the wrong number of fields is a ValueError naming
-    the file (as `shown`) and line.
+    A missing required column is a ValueError naming the file (as `shown`); a row with the wrong
+    number of fields is rejected into `loaded` as malformed, under the id `id_of` reads from the
+    fields it has (None when it cannot), and reading goes on.
     """
     with path.open(encoding=encoding, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter)
@@ -78,10 +104,10 @@ def delimited_records(
             if not any(x.strip() for x in fields):
                 continue
             if len(fields) != len(header):
-                raise ValueError(
-                    f"{corpus}: malformed line {shown}:{lineno}: {len(fields)} fields, "
-                    f"header has {len(header)}"
-                )
+                what = f"line ({len(fields)} fields, the header has {len(header)})"
+                partial = dict(zip(header, fields, strict=False))
+                loaded.malformed(what, f"{shown}:{lineno}", id_of(partial))
+                continue
             yield lineno, dict(zip(header, fields, strict=True))
 
 
@@ -119,9 +145,9 @@ def check_accounting(loaded: Loaded, corpus: str) -> None:
     """
     placed = Counter(row["utt_id"] for row in loaded.rows)
     placed.update(reject["utt_id"] for reject in loaded.rejects)
-    expected = Counter(loaded.seen.keys()) + loaded.duplicates
-    missing = sorted(expected - placed)
-    doubled = sorted(placed - expected)
+    expected = Counter(loaded.seen.keys()) + loaded.duplicates + loaded.malformed_ids
+    missing = sorted(map(str, expected - placed))
+    doubled = sorted(map(str, placed - expected))
     if missing or doubled:
         raise ValueError(
             f"{corpus}: kept + rejected != read; missing {_some(missing)}, "
@@ -155,6 +181,6 @@ def to_tables(loaded: Loaded, corpus: str) -> tuple[pa.Table, pa.Table]:
     check_accounting(loaded, corpus)
     columns = {name: [r.get(name) for r in rows] for name in INDEX_SCHEMA.names}
     index = pa.Table.from_pydict(columns, schema=INDEX_SCHEMA)
-    rejects = sorted(loaded.rejects, key=lambda r: r["utt_id"])
+    rejects = sorted(loaded.rejects, key=lambda r: (r["utt_id"] or "", r["source"] or ""))
     rcols = {name: [r.get(name) for r in rejects] for name in REJECTS_SCHEMA.names}
     return index, pa.Table.from_pydict(rcols, schema=REJECTS_SCHEMA)

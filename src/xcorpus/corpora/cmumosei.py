@@ -29,8 +29,11 @@ Decisions:
   video ids) ship as data in `corpora/data/cmumosei_folds.json` (its "source" names the SDK
   file and commit). split is "train", "dev" (the valid fold) or "test" by video id, and None for
   a video in no fold (399 labelled segments are in none).
-- Transcript files: blank lines are skipped; a line that does not start with `<video>___` or has
-  fewer than five fields or non-numeric times raises ValueError naming file and line.
+- Malformed input is rejected and reading goes on: a video whose arrays lack features or
+  intervals or have the wrong shape is rejected as a whole (utt_id = the video id, source
+  `CMU_MOSEI_Labels.csd:<video>`). In transcript files blank lines are skipped; a line that
+  does not start with `<video>___`, has fewer than five fields or non-numeric times is skipped,
+  and an interval left without a segment names those lines (file:line) in its reject reason.
 - If the .csd has no `All Labels` group but exactly one top-level group, that group is read.
 - Reject sources are `CMU_MOSEI_Labels.csd:<video>/<row>` (row = index in the video's arrays).
 """
@@ -44,7 +47,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from xcorpus.corpora.base import CorpusSpec, Loaded
+from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed
 
 LABEL_FILE = "CMU_MOSEI_Labels.csd"
 TRANSCRIPT_DIR = Path("Raw/Transcript/Segmented/Combined")
@@ -89,24 +92,26 @@ def _labels_group(h5: h5py.File, path: Path) -> h5py.Group:
     return group["data"]
 
 
-def _read_video(data: h5py.Group, video: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(features n x 7, intervals n x 2) of one video; ValueError on a malformed shape."""
+def _read_video(data: h5py.Group, video: str) -> tuple[np.ndarray, np.ndarray]:
+    """(features n x 7, intervals n x 2) of one video; Malformed on a missing array or shape."""
     group = data[video]
-    if "features" not in group or "intervals" not in group:
-        raise ValueError(f"CMUMOSEI: {path}: video {video} lacks features or intervals")
+    if not isinstance(group, h5py.Group) or "features" not in group or "intervals" not in group:
+        raise Malformed("video (no features or intervals array)")
     features = np.asarray(group["features"][()], dtype=np.float64)
     intervals = np.asarray(group["intervals"][()], dtype=np.float64)
     if features.ndim != 2 or features.shape[1] != 7 or intervals.shape != (features.shape[0], 2):
-        raise ValueError(
-            f"CMUMOSEI: {path}: video {video} has features {features.shape} and intervals "
-            f"{intervals.shape}; expected (n, 7) and (n, 2)"
+        raise Malformed(
+            f"video (features {features.shape} and intervals {intervals.shape}; "
+            "expected (n, 7) and (n, 2))"
         )
     return features, intervals
 
 
-def _read_segments(path: Path, video: str, shown: str) -> Segments:
-    """(start, end) -> [(segment id, text), ...] from one video's segmented transcript."""
+def _read_segments(path: Path, video: str, shown: str) -> tuple[Segments, list[str]]:
+    """(start, end) -> [(segment id, text), ...] of one video's segmented transcript, and the
+    `file:line` of its malformed lines (skipped)."""
     segments: Segments = {}
+    malformed: list[str] = []
     prefix = f"{video}___"
     with path.open(encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, start=1):
@@ -115,15 +120,13 @@ def _read_segments(path: Path, video: str, shown: str) -> Segments:
                 continue
             fields = line[len(prefix) :].split("___", 3) if line.startswith(prefix) else []
             try:
-                if len(fields) != 4:
-                    raise ValueError
                 seg, start, end = fields[0], float(fields[1]), float(fields[2])
-            except ValueError:
-                raise ValueError(
-                    f"CMUMOSEI: malformed transcript line {shown}:{lineno}: {line!r}"
-                ) from None
-            segments.setdefault((start, end), []).append((seg, fields[3].strip()))
-    return segments
+                text = fields[3]
+            except (ValueError, IndexError):
+                malformed.append(f"{shown}:{lineno}")
+                continue
+            segments.setdefault((start, end), []).append((seg, text.strip()))
+    return segments, malformed
 
 
 def classify(features: np.ndarray) -> tuple[str | None, str, str | None]:
@@ -153,7 +156,11 @@ def load(root: Path) -> Loaded:
     with h5py.File(label_path, "r") as h5:
         data = _labels_group(h5, label_path)
         for video in sorted(data.keys()):
-            features, intervals = _read_video(data, video, label_path)
+            try:
+                features, intervals = _read_video(data, video)
+            except Malformed as e:
+                loaded.malformed(str(e), f"{LABEL_FILE}:{video}", video)
+                continue
             _load_video(root, video, features, intervals, loaded)
     return loaded
 
@@ -163,7 +170,9 @@ def _load_video(
 ) -> None:
     transcript_path = root / TRANSCRIPT_DIR / f"{video}.txt"
     shown = (TRANSCRIPT_DIR / f"{video}.txt").as_posix()
-    segments = _read_segments(transcript_path, video, shown) if transcript_path.is_file() else None
+    segments, malformed = None, []
+    if transcript_path.is_file():
+        segments, malformed = _read_segments(transcript_path, video, shown)
     audio = root / AUDIO_DIR / f"{video}.wav"
     split = split_of(video)
     for row, (values, (start, end)) in enumerate(zip(features, intervals, strict=True)):
@@ -186,6 +195,8 @@ def _load_video(
                 reason = f"several transcript segments ({ids}) with interval {interval} in {shown}"
             else:
                 reason = f"no transcript segment with interval {interval} in {shown}"
+                if malformed:
+                    reason += f" (malformed line(s) skipped: {', '.join(malformed)})"
             loaded.reject(utt_id, reason, raw_label, source)
             continue
         if not audio.is_file():

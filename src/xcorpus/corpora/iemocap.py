@@ -8,10 +8,13 @@ Layout read under the root::
 
 Only the top-level EmoEvaluation `*.txt` files are read (never Attribute/, Categorical/,
 Self-evaluation/, nor AppleDouble `._*` files). In them, a line starting with `[` is a summary
-line and must match the tab-anchored summary pattern, else ValueError. The evaluator lines
-that follow it in its block (`C-E1:`, `A-F1:`, ...) must parse too, else ValueError naming
-file and line: `C-<id>:<TAB><Word>; [<Word>; ...]<TAB>(comment)` and
-`A-<id>:<TAB>val v; act a; dom d;<TAB>(comment)`. The `%` header is ignored. V/A/D are printed
+line and must match the tab-anchored summary pattern; one that does not is rejected as
+malformed (under the id its second field seems to hold, else none) with file and line, and
+the evaluator lines of its block are skipped with it. The evaluator lines that follow a summary
+line in its block must parse: `C-<id>:<TAB><Word>; [<Word>; ...]<TAB>(comment)` and
+`A-<id>:<TAB>val v; act a; dom d;<TAB>(comment)`; a malformed one rejects the block's utterance
+(its statistics would be wrong), naming that line; one outside any block is rejected as
+malformed without an id. Reading always goes on. The `%` header is ignored. V/A/D are printed
 as [valence, activation, dominance] on a 1-5 scale and kept as they are.
 
 Annotation statistics, from the non-self evaluator lines of the utterance's block (the
@@ -24,7 +27,7 @@ seen twice in a block counts once (its first line):
   (codes map to words: neu Neutral, hap Happiness, exc Excited, sad Sadness, ang Anger,
   fru Frustration, sur Surprise, fea Fear, dis Disgust, oth Other). The release writes
   `Neutral state` and `Other:<free text>`; both are read as their first word. A word outside
-  the ten is a ValueError.
+  the ten makes its line malformed.
 - vad_spread: the mean over V, A, D of the sample std (ddof=1) of the A-E ratings; None with
   fewer than two A-E evaluators.
 - condition: `improvised` for `*_impro*` dialogs, `scripted` for `*_script*` ones.
@@ -50,7 +53,7 @@ import os
 import re
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, agreement, vad_spread
+from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, agreement, vad_spread
 
 LABELS: dict[str, str] = {
     "neu": "neutral",
@@ -145,6 +148,7 @@ class _Block:
         self.match = match
         self.categories: dict[str, set[str]] = {}  # evaluator id -> category words
         self.ratings: dict[str, tuple[float, float, float]] = {}  # evaluator id -> V, A, D
+        self.malformed: str | None = None  # where its first malformed evaluator line is
 
     def stats(self) -> dict:
         """n_raters, agreement and vad_spread of the block (see the module docstring)."""
@@ -174,14 +178,13 @@ def _category_words(text: str) -> set[str] | None:
     return words or None
 
 
-def _evaluator_line(block: _Block | None, line: str, where: str) -> None:
-    """Add one `C-`/`A-` evaluator line to `block`; ValueError naming `where` if malformed."""
+def _evaluator_line(block: _Block, line: str) -> None:
+    """Add one `C-`/`A-` evaluator line to `block`; Malformed when it does not parse."""
     cat = CATEGORICAL_RE.match(line) if line.startswith("C-") else None
     dim = DIMENSIONAL_RE.match(line) if line.startswith("A-") else None
     words = _category_words(cat.group("words")) if cat else None
-    if block is None or (words is None and dim is None):
-        what = "evaluator line outside a block" if block is None else "evaluator line"
-        raise ValueError(f"IEMO: malformed {what} {where}: {line!r}")
+    if words is None and dim is None:
+        raise Malformed("evaluator line")
     evaluator = (cat or dim).group("id")
     if evaluator[0] != "E":
         return  # the actor's self-evaluation
@@ -192,28 +195,38 @@ def _evaluator_line(block: _Block | None, line: str, where: str) -> None:
         block.ratings.setdefault(evaluator, (v, a, d))
 
 
-def _parse_label_file(path: Path, root: Path) -> list[_Block]:
-    """One block per summary line with its evaluators; ValueError on a malformed line."""
+def _id_guess(line: str) -> str | None:
+    """The utterance id a malformed summary line seems to carry in its second field."""
+    fields = line.split("\t")
+    return fields[1] if len(fields) > 1 and UTT_ID_RE.match(fields[1]) else None
+
+
+def _parse_label_file(path: Path, root: Path, loaded: Loaded) -> list[_Block]:
+    """One block per well-formed summary line with its evaluators; malformed lines rejected."""
     found: list[_Block] = []
     block: _Block | None = None
+    skipping = False  # inside the block of a rejected summary line
     with path.open(encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, start=1):
             line = line.rstrip()
+            source = _source(path, root, lineno)
             if not line.strip():
-                block = None
-                continue
-            if line.startswith(("C-", "A-")):
-                _evaluator_line(block, line, _source(path, root, lineno))
-                continue
-            if not line.startswith("["):
-                continue
-            match = SUMMARY_RE.match(line)
-            if match is None or UTT_ID_RE.match(match.group(3)) is None:
-                raise ValueError(
-                    f"IEMO: malformed summary line {_source(path, root, lineno)}: {line!r}"
-                )
-            block = _Block(lineno, match)
-            found.append(block)
+                block, skipping = None, False
+            elif line.startswith(("C-", "A-")) and block is not None:
+                try:
+                    _evaluator_line(block, line)
+                except Malformed:
+                    block.malformed = block.malformed or source
+            elif line.startswith(("C-", "A-")) and not skipping:
+                loaded.malformed("evaluator line outside a block", source)
+            elif line.startswith("["):
+                match = SUMMARY_RE.match(line)
+                if match is None or UTT_ID_RE.match(match.group(3)) is None:
+                    loaded.malformed("summary line", source, _id_guess(line))
+                    block, skipping = None, True
+                    continue
+                block = _Block(lineno, match)
+                found.append(block)
     return found
 
 
@@ -234,11 +247,16 @@ def load(root: Path) -> Loaded:
         session_dir = path.parents[2]
         if session_dir not in transcripts:
             transcripts[session_dir] = _read_transcripts(session_dir, root)
-        for block in _parse_label_file(path, root):
+        for block in _parse_label_file(path, root, loaded):
             lineno, match = block.lineno, block.match
             utt_id, code = match.group(3), match.group(4)
             source = _source(path, root, lineno)
             if loaded.duplicate(utt_id, code, source):
+                continue
+            if block.malformed is not None:
+                loaded.reject(
+                    utt_id, f"malformed evaluator line at {block.malformed}", code, source
+                )
                 continue
             label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
             if label is None:

@@ -9,9 +9,11 @@ Each block of the label file starts with a summary line
 `UTD-IMPROV-<id>.avi; <L>; A:<f>; V:<f>; D:<f> ; N:<f>;` (the `N:` naturalness field is
 optional, any value may be `NaN`), followed by per-rater lines
 `<rater-id>; <Primary>; <other words>; A:<f>; V:<f>; D:<f>; N:<f>;` (N optional, `NaN`
-allowed, Primary one of Angry/Happy/Sad/Neutral/Other). The first line of a block must be a
-summary line, every line starting with `UTD-IMPROV-` must parse, and so must every rater line,
-else ValueError naming file and line.
+allowed, Primary one of Angry/Happy/Sad/Neutral/Other). Malformed lines are rejected with
+file and line and reading goes on: a block's first line that is not a well-formed summary line
+is rejected (under the `UTD-IMPROV-<id>` it seems to name, else without an id) together with
+the rest of its block; a malformed rater line rejects its block's utterance (its statistics
+would be wrong), naming that line.
 
 Annotation statistics, from the block's rater lines; a rater id seen twice in a block (the
 release repeats some raters) counts once, with its first line:
@@ -42,7 +44,7 @@ import os
 import re
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, agreement, vad_spread
+from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, agreement, vad_spread
 
 LABEL_FILES = ("Evalution.txt", "Evaluation.txt")
 LABELS: dict[str, str] = {"N": "neutral", "H": "happy", "S": "sad", "A": "angry"}
@@ -83,6 +85,7 @@ class _Block:
         self.lineno = lineno
         self.match = match
         self.raters: dict[str, tuple[str, tuple[float, float, float] | None]] = {}
+        self.malformed: str | None = None  # where its first malformed rater line is
 
     def stats(self) -> dict:
         """n_raters, agreement and vad_spread of the block (see the module docstring)."""
@@ -96,35 +99,47 @@ class _Block:
         }
 
 
-def _rater_line(block: _Block, line: str, where: str) -> None:
-    """Add one rater line to `block` (first line per rater id); ValueError when malformed."""
+def _rater_line(block: _Block, line: str) -> None:
+    """Add one rater line to `block` (first line per rater id); Malformed when it does not parse."""
     match = RATER_RE.match(line)
     if match is None or match.group("primary") not in PRIMARY:
-        raise ValueError(f"MSPI: malformed rater line at {where}: {line!r}")
+        raise Malformed("rater line")
     arousal, valence, dominance = (_value(match.group(i)) for i in (3, 4, 5))
     vad = None if None in (valence, arousal, dominance) else (valence, arousal, dominance)
     block.raters.setdefault(match.group("rater"), (PRIMARY[match.group("primary")], vad))
 
 
-def _blocks(path: Path) -> list[_Block]:
-    """One block per summary line with its raters; ValueError naming a malformed line."""
+def _id_guess(line: str) -> str | None:
+    """The utterance id a malformed summary line seems to name."""
+    match = re.match(r"^UTD-IMPROV-([A-Za-z0-9-]+)\.avi\b", line)
+    return f"MSP-IMPROV-{match.group(1)}" if match else None
+
+
+def _blocks(path: Path, loaded: Loaded) -> list[_Block]:
+    """One block per well-formed summary line with its raters; malformed lines rejected."""
     found: list[_Block] = []
     block: _Block | None = None
+    skipping = False  # inside the block of a rejected first line
     with path.open(encoding="utf-8-sig", errors="replace") as f:
         for lineno, raw in enumerate(f, start=1):
             line = raw.strip()
+            source = f"{path.name}:{lineno}"
             if not line:
-                block = None
-                continue
-            if block is not None and not line.startswith("UTD-IMPROV-"):
-                _rater_line(block, line, f"{path.name}:{lineno}")
-                continue
-            match = SUMMARY_RE.match(line)
-            if match is None or ID_RE.match(match.group("id")) is None:
-                what = "summary line" if line.startswith("UTD-") else "line, expected a summary"
-                raise ValueError(f"MSPI: malformed {what} at {path.name}:{lineno}: {line!r}")
-            block = _Block(lineno, match)
-            found.append(block)
+                block, skipping = None, False
+            elif block is not None and not line.startswith("UTD-IMPROV-"):
+                try:
+                    _rater_line(block, line)
+                except Malformed:
+                    block.malformed = block.malformed or source
+            elif not skipping or line.startswith("UTD-IMPROV-"):
+                match = SUMMARY_RE.match(line)
+                if match is None or ID_RE.match(match.group("id")) is None:
+                    what = "summary line" if line.startswith("UTD-") else "line, expected a summary"
+                    loaded.malformed(what, source, _id_guess(line))
+                    block, skipping = None, True
+                    continue
+                block = _Block(lineno, match)
+                found.append(block)
     return found
 
 
@@ -143,12 +158,15 @@ def load(root: Path) -> Loaded:
     path = _label_file(root)
     audio = _audio_files(root)
     loaded = Loaded(variant=path.name)
-    for block in _blocks(path):
+    for block in _blocks(path, loaded):
         lineno, match = block.lineno, block.match
         utt_id = f"MSP-IMPROV-{match.group('id')}"
         code = match.group("label")
         source = f"{path.name}:{lineno}"
         if loaded.duplicate(utt_id, code, source):
+            continue
+        if block.malformed is not None:
+            loaded.reject(utt_id, f"malformed rater line at {block.malformed}", code, source)
             continue
         label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
         if label is None:

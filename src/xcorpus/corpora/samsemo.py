@@ -9,8 +9,9 @@ Layout read under the root::
 
 The TSV is read with the csv module (TAB delimiter, `"` quoting as pandas writes it), so commas
 and non-ASCII text in transcripts are safe. The header must hold all 32 documented columns
-(extra columns are ignored); a row whose field count differs from the header raises ValueError
-naming file and line.
+(extra columns are ignored). A malformed row (a field count that differs from the header, an
+empty utterance_id, an annotator emotion outside the documented set) is rejected with its line
+and reading goes on.
 
 Decisions:
 
@@ -26,9 +27,11 @@ Decisions:
 - Audio: one recursive glob for `audio.wav`, keyed by the parent folder name; when two folders
   share a name the first in sorted path order is used.
 - transcript = the `transcript` column (original language), stripped; empty -> None.
-- language = the `language` column (EN/DE/ES/PL/KO), stripped; empty -> None. The other
-  annotation statistics (condition, n_raters, agreement, vad_spread) stay None: the per-
-  annotator emotion columns are not read, and there are no V/A/D ratings.
+- language = the `language` column (EN/DE/ES/PL/KO), stripped; empty -> None.
+- n_raters = the annotators (1-3) who gave at least one emotion (`emotion_{1,2}_annotator_k`);
+  agreement = the share of them who gave the kept label as one of their (up to two) emotions;
+  both None when no annotator column is filled. vad_spread and condition stay None (there are
+  no V/A/D ratings).
 - A row for an id already seen is rejected as "duplicate of <source>". Reject sources are
   `samsemo.tsv:<line>` (the line where the record starts).
 """
@@ -38,7 +41,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, delimited_records
+from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, agreement, delimited_records
 
 LABEL_FILE = "samsemo.tsv"
 COLUMNS = (
@@ -84,11 +87,32 @@ LABELS: dict[str, str] = {
 GENDERS: dict[str, str] = {"male": "M", "female": "F"}
 SPLITS: dict[str, str] = {"train": "train", "valid": "dev", "test": "test"}
 SPLIT_FILE_RE = re.compile(r"^(train|valid|test)_split_(\w+)\.txt$")
+ANNOTATOR_EMOTIONS = frozenset(
+    ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral", "other emotions"]
+)
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, record) per data row of the UTF-16 TSV."""
-    yield from delimited_records(path, path.name, "SAMSEMO", COLUMNS, "utf-16", "\t")
+def _records(path: Path, loaded: Loaded) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, record) per well-formed data row of the UTF-16 TSV."""
+    yield from delimited_records(
+        path, path.name, "SAMSEMO", COLUMNS, "utf-16", "\t", loaded, _utt_id
+    )
+
+
+def _utt_id(record: dict[str, str]) -> str | None:
+    return record.get("utterance_id", "").strip() or None
+
+
+def _annotators(record: dict[str, str]) -> list[set[str]]:
+    """Each annotator's emotions, leaving out those who gave none; Malformed on an unknown one."""
+    found = []
+    for k in (1, 2, 3):
+        emotions = {record[f"emotion_{i}_annotator_{k}"].strip().lower() for i in (1, 2)} - {""}
+        if unknown := emotions - ANNOTATOR_EMOTIONS:
+            raise Malformed(f"annotator {k} emotion {sorted(unknown)[0]!r}")
+        if emotions:
+            found.append(emotions)
+    return found
 
 
 def _splits(root: Path) -> dict[str, str]:
@@ -146,11 +170,16 @@ def load(root: Path) -> Loaded:
     splits = _splits(root)
     audio = _audio_files(root)
     loaded = Loaded()
-    for lineno, rec in _records(path):
+    for lineno, rec in _records(path, loaded):
         source = f"{LABEL_FILE}:{lineno}"
-        utt_id = rec["utterance_id"].strip()
-        if not utt_id:
-            raise ValueError(f"SAMSEMO: empty utterance_id at {source}")
+        utt_id = _utt_id(rec)
+        try:
+            if utt_id is None:
+                raise Malformed("row (empty utterance_id)")
+            annotators = _annotators(rec)
+        except Malformed as e:
+            loaded.malformed(str(e), source, utt_id)
+            continue
         raw_label = rec["aggregated_emotions"].strip() or None
         key = (raw_label or "").lower()
         if loaded.duplicate(utt_id, raw_label, source):
@@ -180,6 +209,8 @@ def load(root: Path) -> Loaded:
                 "dominance": None,
                 "transcript": transcript or None,
                 "language": rec["language"].strip() or None,
+                "n_raters": len(annotators) or None,
+                "agreement": agreement(sum(key in a for a in annotators), len(annotators)),
             }
         )
     return loaded
