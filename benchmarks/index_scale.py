@@ -1,8 +1,9 @@
 """Time `index_corpus("MSPP", ...)` on synthetic MSP-Podcast layouts of 25k and 250k rows.
 
-Usage: python benchmarks/index_scale.py [--rows 250000] [--small 25000] [--dir DIR]
+Usage: python benchmarks/index_scale.py [--rows 250000] [--small 25000] [--workers 0] [--dir DIR]
 Builds Labels/labels_consensus.csv, Audios/*.wav (one tiny wav hard-linked to every name, so
-the layout takes seconds to write) and Transcripts/*.txt for a quarter of the utterances, then
+the layout takes seconds to write) and Transcripts/*.txt for a quarter of the utterances, and
+with --workers N a v1.11 Labels/labels_detailed.csv of N annotator rows per utterance; then
 indexes each layout in a fresh process and reports seconds and peak RSS. Time and memory should
 grow no faster than the row count; the target is 250k rows in under 60 s on 2 cores.
 """
@@ -28,8 +29,9 @@ GENDERS = ("Male", "Female")
 LINKS_PER_TEMPLATE = 50_000
 
 
-def build_layout(root: Path, rows: int) -> None:
-    """An MSP-Podcast release 1.12 layout with `rows` label rows, all with audio."""
+def build_layout(root: Path, rows: int, workers: int) -> None:
+    """An MSP-Podcast release 1.12 layout with `rows` label rows, all with audio, and `workers`
+    detailed annotator rows per utterance (none when 0)."""
     audios = root / "Audios"
     transcripts = root / "Transcripts"
     for folder in (root / "Labels", audios, transcripts):
@@ -50,6 +52,22 @@ def build_layout(root: Path, rows: int) -> None:
             os.link(template, audios / f"{stem}.wav")
             if i % 4 == 0:
                 (transcripts / f"{stem}.txt").write_text("a short line of speech\n")
+    if workers:
+        write_detailed(root / "Labels" / "labels_detailed.csv", rows, workers)
+
+
+def write_detailed(path: Path, rows: int, workers: int) -> None:
+    """`workers` EmoDetail rows per utterance, as release 1.11+ writes them."""
+    words = ("Neutral", "Happy", "Sad", "Angry", "Other-bored", "Surprise")
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["FileName", "EmoDetail"])
+        for i in range(rows):
+            stem = f"MSP-PODCAST_{i // 100:04d}_{i % 100:04d}"
+            for w in range(workers):
+                worker, word = f"WORKER{(i + 7 * w) % 3000:05d}", words[(i + w) % len(words)]
+                detail = f"{worker}; {word}; Amused,Excited; A:{1 + w % 7}.0; V:4.0; D:3.0;"
+                writer.writerow([f"{stem}.wav", detail])
 
 
 def timed_index(root: str) -> tuple[float, float, float, int]:
@@ -65,11 +83,11 @@ def timed_index(root: str) -> tuple[float, float, float, int]:
     return seconds, peak_kib / 1024, (peak_kib - before_kib) / 1024, index.num_rows
 
 
-def measure(base: Path, rows: int) -> tuple[float, float]:
+def measure(base: Path, rows: int, workers: int) -> tuple[float, float]:
     """Build a layout of `rows` rows under `base`, index it, print and return (s, peak MiB)."""
     root = base / f"mspp_{rows}"
     start = time.perf_counter()
-    build_layout(root, rows)
+    build_layout(root, rows, workers)
     built = time.perf_counter() - start
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
@@ -87,12 +105,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=250_000)
     parser.add_argument("--small", type=int, default=25_000)
+    parser.add_argument("--workers", type=int, default=0, help="detailed rows per utterance")
     parser.add_argument("--dir", help="where to build the layouts (default: a temporary dir)")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.workers} workers/utt")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        small_s, small_mib = measure(Path(tmp), args.small)
-        large_s, large_mib = measure(Path(tmp), args.rows)
+        small_s, small_mib = measure(Path(tmp), args.small, args.workers)
+        large_s, large_mib = measure(Path(tmp), args.rows, args.workers)
     print(
         f"ratio {args.rows / args.small:.0f}x rows: {large_s / small_s:.1f}x time, "
         f"{large_mib / small_mib:.1f}x peak RSS"
