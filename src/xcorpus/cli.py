@@ -5,6 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from xcorpus.corpora import CORPORA, SPLITS, index_corpus
+from xcorpus.features import BACKENDS
 from xcorpus.tables import INDEX_SCHEMA, index_metadata, write_csv, write_parquet
 
 
@@ -42,9 +43,25 @@ def cmd_index(args: argparse.Namespace) -> None:
 def cmd_extract(args: argparse.Namespace) -> None:
     from xcorpus.features import extract_to_file
 
+    options = dict(_option(text) for text in args.option)
+    if args.model is not None:
+        options["model"] = args.model
+    sequence = None
+    if args.granularity == "frames":
+        sequence = {"rate": args.sequence_rate, "max_frames": args.max_frames}
     extract_to_file(
-        Path(args.index), Path(args.out), args.backend, args.model, args.shard, args.shards
+        Path(args.index), Path(args.out), args.backend, options, sequence, args.shard, args.shards
     )
+
+
+def _option(text: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE read as YAML, so `layer=3`, `layer=[4,5]` and `dtype=bfloat16` work."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"xcorpus extract: --option expects KEY=VALUE, got {text!r}")
+    return key, yaml.safe_load(value)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -78,9 +95,20 @@ def parser() -> argparse.ArgumentParser:
     extract = sub.add_parser("extract", help="extract features of an index into parquet")
     extract.add_argument("index")
     extract.add_argument("out")
-    extract.add_argument("--backend", required=True)
+    extract.add_argument("--backend", required=True, choices=list(BACKENDS))
     extract.add_argument("--model", default=None, help="local model path or hub id")
-    extract.add_argument("--granularity", choices=["utterance"], default="utterance")
+    extract.add_argument("--granularity", choices=["utterance", "frames"], default="utterance")
+    extract.add_argument(
+        "--sequence-rate", type=float, default=None, help="frames/s of stored audio sequences"
+    )
+    extract.add_argument("--max-frames", type=int, default=200, help="cap of a stored sequence")
+    extract.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a backend option (layer, device, dtype, batch_seconds, pooling, ...)",
+    )
     extract.add_argument("--shard", type=int, default=0)
     extract.add_argument("--shards", type=int, default=1)
     extract.set_defaults(func=cmd_extract)

@@ -6,8 +6,18 @@ seed (LOSO with several training corpora, difficulty curriculum on corpora witho
 modalities a corpus cannot provide.
 """
 
+from pathlib import Path
+
 from xcorpus.corpora import CORPORA
-from xcorpus.features import BACKENDS
+from xcorpus.features import BACKEND_OPTIONS, BACKENDS, NEEDS_MODEL
+
+# Feature sets every config has unless it redefines them.
+BUILTIN_FEATURE_SETS = {
+    "egemaps": {"backend": "egemaps", "shards": 1, "granularity": "utterance"},
+    "minilm": {"backend": "minilm", "shards": 1, "granularity": "utterance"},
+}
+# Keys of a feature set that are not options of its backend's load().
+FEATURE_SET_KEYS = frozenset({"backend", "shards", "granularity", "sequence_rate", "max_frames"})
 
 FLOAT_KEYS = ("learning_rate", "weight_decay")
 
@@ -26,6 +36,8 @@ def expand_experiments(config: dict) -> list[dict]:
 
     `config` must already have passed the schema (defaults filled).
     """
+    for name, feature_set in config["features"].items():
+        check_feature_set(name, feature_set)
     experiments = [_expand(exp, config) for exp in config["experiments"]]
     names = [exp["name"] for exp in experiments]
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -88,7 +100,7 @@ def _check_features(exp: dict, config: dict) -> None:
                 f"(defined: {', '.join(config['features'])})"
             )
         backend = config["features"][feature_set]["backend"]
-        extracted = BACKENDS[backend][0]
+        extracted = BACKENDS[backend]
         if extracted != modality:
             raise ConfigError(
                 f"experiment {name}: {key} names {feature_set!r}, whose backend {backend} "
@@ -103,6 +115,44 @@ def _check_features(exp: dict, config: dict) -> None:
                 f"{', '.join(missing)} is distributed without them; give corpora.<name>."
                 "transcripts (e.g. ASR output) or use modality audio"
             )
+
+
+def with_builtin_feature_sets(feature_sets: dict) -> dict:
+    """The configured feature sets plus the built-in ones they do not redefine."""
+    return {**BUILTIN_FEATURE_SETS, **feature_sets}
+
+
+def feature_options(feature_set: dict) -> dict:
+    """The options a feature set passes to its backend's load()."""
+    return {k: v for k, v in feature_set.items() if k not in FEATURE_SET_KEYS}
+
+
+def check_feature_set(name: str, feature_set: dict) -> None:
+    """Options the backend takes, and a model it can load: a local directory that exists (or,
+    for emotion2vec, a ModelScope hub id, whose download is tried by the job)."""
+    backend = feature_set["backend"]
+    options = feature_options(feature_set)
+    if unknown := sorted(set(options) - BACKEND_OPTIONS[backend]):
+        allowed = ", ".join(sorted(BACKEND_OPTIONS[backend])) or "none"
+        raise ConfigError(
+            f"feature set {name}: backend {backend} takes no option(s) {', '.join(unknown)} "
+            f"(its options: {allowed})"
+        )
+    if backend not in NEEDS_MODEL:
+        return
+    model = options.get("model")
+    if not model:
+        raise ConfigError(f"feature set {name}: backend {backend} needs `model:` (a local path)")
+    if backend == "emotion2vec":
+        from xcorpus.features.emotion2vec import is_hub_id
+
+        if is_hub_id(model):
+            return
+    if not Path(model).expanduser().is_dir():
+        raise ConfigError(
+            f"feature set {name}: model {model} is not a directory; download the model and "
+            "point `model:` at its local directory"
+        )
 
 
 def uses_difficulty(exp: dict) -> bool:

@@ -1,13 +1,23 @@
+import json
 import os
 import re
+import shlex
 import sys
 
 from snakemake.utils import validate
 
-from xcorpus.config import ConfigError, expand_experiments, modalities, uses_difficulty
+from xcorpus.config import (
+    ConfigError,
+    expand_experiments,
+    feature_options,
+    modalities,
+    uses_difficulty,
+    with_builtin_feature_sets,
+)
 from xcorpus.corpora import CORPORA
 
 validate(config, "../schemas/config.schema.yaml")
+config["features"] = with_builtin_feature_sets(config["features"])
 try:
     EXPERIMENTS = {exp["name"]: exp for exp in expand_experiments(config)}
 except ConfigError as error:
@@ -46,9 +56,17 @@ def feature_backend(wildcards):
     return config["features"][wildcards.features]["backend"]
 
 
-def feature_model_option(wildcards):
-    model = config["features"][wildcards.features]["model"]
-    return f"--model {model}" if model else ""
+def extract_options(wildcards):
+    """`xcorpus extract` flags of a feature set: granularity, sequence shape, backend options."""
+    feature_set = config["features"][wildcards.features]
+    flags = ["--granularity", feature_set["granularity"]]
+    if feature_set["granularity"] == "frames":
+        flags += ["--max-frames", str(feature_set["max_frames"])]
+        if feature_set.get("sequence_rate"):
+            flags += ["--sequence-rate", str(feature_set["sequence_rate"])]
+    for key, value in feature_options(feature_set).items():
+        flags += ["--option", f"{key}={json.dumps(value)}"]
+    return shlex.join(flags)
 
 
 def vad_scale(wildcards):

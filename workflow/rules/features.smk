@@ -10,7 +10,7 @@ rule extract_features:
     threads: 1
     params:
         backend=feature_backend,
-        model=feature_model_option,
+        options=extract_options,
     shell:
-        "xcorpus extract {input} {output} --backend {params.backend} {params.model}"
+        "xcorpus extract {input} {output} --backend {params.backend} {params.options}"
         " --shard {wildcards.shard} --shards {wildcards.n_shards} > {log} 2>&1"

@@ -1,15 +1,22 @@
-"""Utterance embeddings from an index table: the backend registry and the extraction stage.
+"""Utterance embeddings (and optional sequences) from an index table: the extraction stage.
 
-A backend is a module `xcorpus.features.<name>` with `model_id(model)`, `versions()` and
-`load(model)`; audio backends' `load` returns a function of one 16 kHz signal, text backends'
-a function of a list of transcripts. Modules are imported on use, so the CLI starts without
-loading opensmile or torch.
+A backend is a module `xcorpus.features.<name>` with `MODALITY`, `versions()` and
+`load(**options)` returning an `encoder.Encoder`. Modules are imported on use, so the CLI and the
+workflow's config checks start without loading opensmile, torch or FunASR.
+
+A shard is extracted in chunks of at most CHUNK_SECONDS of audio (or CHUNK_TEXTS transcripts):
+the encoder batches inside a chunk, and memory holds one chunk of signals plus the shard's
+outputs, never the corpus's. With granularity `frames`, each utterance's frame (audio) or token
+(text) sequence is stored beside its vector as float16, mean-pooled to `sequence_rate` frames per
+second (audio) or, when that is longer than `max_frames`, evenly into `max_frames` windows, so
+the whole utterance stays covered.
 """
 
 import importlib
+import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
@@ -20,38 +27,66 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from xcorpus.audio import SAMPLE_RATE, AudioError, read_utterance
+from xcorpus.features.encoder import Embedding, Encoder
 from xcorpus.features.shards import feature_schema, shard_rows, write_shard
 
-# name -> (modality, embedding dimension)
-BACKENDS: dict[str, tuple[str, int]] = {
-    "egemaps": ("audio", 88),
-    "minilm": ("text", 384),
+# backend -> modality; the config checks need it before any model is imported.
+BACKENDS: dict[str, str] = {
+    "egemaps": "audio",
+    "emotion2vec": "audio",
+    "hf_audio": "audio",
+    "minilm": "text",
+    "hf_text": "text",
 }
+# Options of each backend's load(), checked against the config before any job starts.
+BACKEND_OPTIONS: dict[str, frozenset[str]] = {
+    "egemaps": frozenset(),
+    "emotion2vec": frozenset({"model", "layer", "device", "dtype", "batch_seconds"}),
+    "hf_audio": frozenset({"model", "layer", "device", "dtype", "batch_seconds"}),
+    "minilm": frozenset({"device", "dtype", "batch_size", "max_tokens"}),
+    "hf_text": frozenset(
+        {"model", "pooling", "layer", "device", "dtype", "batch_size", "max_tokens"}
+    ),
+}
+NEEDS_MODEL = frozenset({"emotion2vec", "hf_audio", "hf_text"})
+GRANULARITIES = ("utterance", "frames")
 AUDIO_COLUMNS = ("audio_path", "start_s", "end_s")
+CHUNK_SECONDS = 600.0
+CHUNK_TEXTS = 1024
+ITEM_RE = re.compile(r"\bitem (\d+)\b")
 
 
 class FeatureError(ValueError):
     """An utterance whose features cannot be made; the message names it."""
 
 
-def _backend(name: str) -> ModuleType:
+def backend_module(name: str) -> ModuleType:
     if name not in BACKENDS:
         raise ValueError(f"unknown feature backend {name!r}; known: {', '.join(BACKENDS)}")
     return importlib.import_module(f"xcorpus.features.{name}")
 
 
-def feature_metadata(backend: str, model: str | None) -> dict[str, str]:
+def load_encoder(backend: str, options: dict) -> Encoder:
+    """The backend's encoder; unknown options are a ValueError naming them."""
+    module = backend_module(backend)
+    if unknown := sorted(set(options) - BACKEND_OPTIONS[backend]):
+        raise ValueError(f"backend {backend} takes no option(s) {', '.join(unknown)}")
+    return module.load(**options)
+
+
+def feature_metadata(backend: str, encoder: Encoder, sequence: dict | None) -> dict[str, str]:
     """How features are made, stored with every shard so mismatched shards are caught."""
-    module = _backend(backend)
-    modality, dim = BACKENDS[backend]
+    modality = BACKENDS[backend]
     metadata = {
+        **encoder.metadata,
         "backend": backend,
-        "model": module.model_id(model),
-        "dim": str(dim),
+        "dim": str(encoder.dim),
         "modality": modality,
-        "granularity": "utterance",
+        "granularity": "frames" if sequence else "utterance",
     }
-    packages = {"xcorpus": version("xcorpus"), **module.versions()}
+    if sequence:
+        metadata |= {f"sequence.{k}": str(v) for k, v in sorted(sequence.items())}
+    packages = {"xcorpus": version("xcorpus"), **backend_module(backend).versions()}
     if modality == "audio":
         metadata["sample_rate"] = str(SAMPLE_RATE)
         packages |= {"soundfile": version("soundfile"), "scipy": version("scipy")}
@@ -59,48 +94,78 @@ def feature_metadata(backend: str, model: str | None) -> dict[str, str]:
     return metadata
 
 
-def extract(index: pa.Table, backend: str, model: str | None = None) -> pa.Table:
-    """Embeddings of every utterance of `index`, in index order (`utt_id`, `embedding`)."""
-    return _extract(index, backend, model)[0]
+def extract(
+    index: pa.Table,
+    backend: str,
+    options: dict | None = None,
+    sequence: dict | None = None,
+    encoder: Encoder | None = None,
+) -> pa.Table:
+    """Features of every utterance of `index`, in index order (`utt_id`, `embedding`, and
+    `frames` when `sequence` = {"rate": Hz or None, "max_frames": n} asks for sequences)."""
+    encoder = encoder or load_encoder(backend, options or {})
+    return _extract(index, backend, encoder, sequence)[0]
 
 
-def _extract(index: pa.Table, backend: str, model: str | None) -> tuple[pa.Table, float]:
+def _extract(
+    index: pa.Table, backend: str, encoder: Encoder, sequence: dict | None
+) -> tuple[pa.Table, float]:
     """The feature table and the seconds of audio it was computed from (0 for text)."""
-    module = _backend(backend)
-    modality, dim = BACKENDS[backend]
+    modality = BACKENDS[backend]
     needed = ["utt_id", *(AUDIO_COLUMNS if modality == "audio" else ["transcript"])]
     if missing := [c for c in needed if c not in index.column_names]:
         raise ValueError(f"index has no column(s) {', '.join(missing)} for backend {backend}")
     utt_ids = index.column("utt_id").to_pylist()
-    audio_s = 0.0
-    if not utt_ids:  # a hash shard of a small corpus can be empty: no model to load
-        module.model_id(model)  # still refuse a bad model argument
-        embeddings = np.zeros((0, dim), np.float32)
-    elif modality == "audio":
-        embeddings, audio_s = _embed_audio(index, module.load(model))
-    else:
-        texts = _transcripts(index)  # before loading the model: fail fast on missing text
-        embeddings = module.load(model)(texts)
-    _check(utt_ids, embeddings, dim, backend)
-    flat = pa.array(embeddings.reshape(-1), pa.float32())
-    columns = [pa.array(utt_ids, pa.string()), pa.FixedSizeListArray.from_arrays(flat, dim)]
-    return pa.Table.from_arrays(columns, schema=feature_schema(dim)), audio_s
+    if sequence and encoder.frame_rate is None and modality == "audio":
+        raise ValueError(f"backend {backend} has no frame sequence to store")
+    vectors, frames, audio_s = [], [], 0.0
+    for ids, items, seconds in _chunks(index, modality):
+        for utt_id, emb in zip(ids, _encode(encoder, ids, items, backend), strict=True):
+            _check(utt_id, emb, encoder.dim, backend)
+            vectors.append(emb.vector)
+            if sequence:
+                frames.append(_sequence(utt_id, emb, encoder.frame_rate, sequence, backend))
+        audio_s += seconds
+        _progress(len(vectors), len(utt_ids), audio_s)
+    return _table(utt_ids, vectors, frames if sequence else None, encoder.dim), audio_s
 
 
-def _embed_audio(
-    index: pa.Table, embed: Callable[[np.ndarray], np.ndarray]
-) -> tuple[np.ndarray, float]:
-    """Embed each utterance's segment; a read failure is raised naming the utterance."""
-    rows, samples = [], 0
+def _chunks(index: pa.Table, modality: str) -> Iterator[tuple[list[str], list, float]]:
+    """(utt_ids, signals or transcripts, audio seconds) of consecutive chunks of the index."""
+    if modality == "text":
+        texts = _transcripts(index)
+        ids = index.column("utt_id").to_pylist()
+        for i in range(0, len(ids), CHUNK_TEXTS):
+            yield ids[i : i + CHUNK_TEXTS], texts[i : i + CHUNK_TEXTS], 0.0
+        return
     columns = [index.column(c).to_pylist() for c in ("utt_id", *AUDIO_COLUMNS)]
+    ids, signals, samples = [], [], 0
     for utt_id, path, start_s, end_s in zip(*columns, strict=True):
         try:
             signal = read_utterance(path, start_s, end_s)
         except AudioError as e:
             raise FeatureError(f"utterance {utt_id}: {e}") from e
+        ids.append(utt_id)
+        signals.append(signal)
         samples += len(signal)
-        rows.append(embed(signal))
-    return np.stack(rows), samples / SAMPLE_RATE
+        if samples >= CHUNK_SECONDS * SAMPLE_RATE:
+            yield ids, signals, samples / SAMPLE_RATE
+            ids, signals, samples = [], [], 0
+    if ids:
+        yield ids, signals, samples / SAMPLE_RATE
+
+
+def _encode(encoder: Encoder, ids: list[str], items: list, backend: str) -> list[Embedding]:
+    """The encoder's output for one chunk; an error about `item i` is raised naming its id."""
+    try:
+        out = encoder(items)
+    except ValueError as e:
+        match = ITEM_RE.search(str(e))
+        who = f"utterance {ids[int(match.group(1))]}" if match else f"utterances {ids[0]}.."
+        raise FeatureError(f"{backend}: {who}: {e}") from e
+    if len(out) != len(items):
+        raise FeatureError(f"{backend} gave {len(out)} embeddings for {len(items)} utterances")
+    return out
 
 
 def _transcripts(index: pa.Table) -> list[str]:
@@ -114,24 +179,76 @@ def _transcripts(index: pa.Table) -> list[str]:
     return texts
 
 
-def _check(utt_ids: list[str], embeddings: np.ndarray, dim: int, backend: str) -> None:
+def _check(utt_id: str, emb: Embedding, dim: int, backend: str) -> None:
     """Refuse wrong shapes and non-finite values: a bad row is an error, never a zero vector."""
-    if embeddings.shape != (len(utt_ids), dim):
-        raise FeatureError(
-            f"{backend} gave embeddings of shape {embeddings.shape}, "
-            f"expected ({len(utt_ids)}, {dim})"
-        )
-    bad = ~np.isfinite(embeddings).all(axis=1)
-    if bad.any():
-        names = ", ".join(u for u, b in zip(utt_ids, bad, strict=True) if b)
-        raise FeatureError(f"{backend} gave NaN/inf features for utterance(s) {names}")
+    if emb.vector.shape != (dim,):
+        raise FeatureError(f"{backend} gave a vector of shape {emb.vector.shape} for {utt_id}")
+    if not np.isfinite(emb.vector).all():
+        raise FeatureError(f"{backend} gave NaN/inf features for utterance {utt_id}")
+    if emb.frames is not None and not np.isfinite(emb.frames).all():
+        raise FeatureError(f"{backend} gave NaN/inf frames for utterance {utt_id}")
+
+
+def pool_sequence(
+    frames: np.ndarray, frame_rate: float | None, rate: float | None, max_frames: int
+) -> np.ndarray:
+    """Mean-pool (T, D) frames into windows of frame_rate/rate frames (when both rates are
+    given); when that leaves more than `max_frames`, into `max_frames` even windows instead.
+    float16."""
+    step = 1
+    if rate is not None and frame_rate is not None and rate < frame_rate:
+        step = max(1, round(frame_rate / rate))
+    if -(-len(frames) // step) > max_frames:
+        starts = np.floor(np.linspace(0, len(frames), max_frames + 1)[:-1]).astype(int)
+    else:
+        starts = np.arange(0, len(frames), step)
+    return _pool(frames, starts).astype(np.float16)
+
+
+def _pool(frames: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Means of frames[starts[i]:starts[i + 1]] (the last window runs to the end)."""
+    sums = np.add.reduceat(frames.astype(np.float64), starts, axis=0)
+    counts = np.diff(np.append(starts, len(frames)))[:, None]
+    return (sums / counts).astype(np.float32)
+
+
+def _sequence(
+    utt_id: str, emb: Embedding, frame_rate: float | None, sequence: dict, backend: str
+) -> np.ndarray:
+    if emb.frames is None or len(emb.frames) == 0:
+        raise FeatureError(f"{backend} gave no frame sequence for utterance {utt_id}")
+    pooled = pool_sequence(emb.frames, frame_rate, sequence.get("rate"), sequence["max_frames"])
+    if not np.isfinite(pooled).all():  # float16 overflow
+        raise FeatureError(f"{backend} frames of utterance {utt_id} overflow float16")
+    return pooled
+
+
+def _table(
+    utt_ids: list[str], vectors: list[np.ndarray], frames: list[np.ndarray] | None, dim: int
+) -> pa.Table:
+    flat = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+    columns = [
+        pa.array(utt_ids, pa.string()),
+        pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1), pa.float32()), dim),
+    ]
+    if frames is not None:
+        values = np.concatenate(frames) if frames else np.zeros((0, dim), np.float16)
+        rows = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float16()), dim)
+        offsets = np.concatenate([[0], np.cumsum([len(f) for f in frames])]).astype(np.int32)
+        columns.append(pa.ListArray.from_arrays(pa.array(offsets), rows))
+    return pa.Table.from_arrays(columns, schema=feature_schema(dim, frames is not None))
+
+
+def _progress(done: int, total: int, audio_s: float) -> None:
+    print(f"  {done}/{total} utterances, {audio_s:.0f} audio-s", file=sys.stderr, flush=True)
 
 
 def extract_to_file(
     index_path: Path,
     out_path: Path,
     backend: str,
-    model: str | None,
+    options: dict | None = None,
+    sequence: dict | None = None,
     shard: int = 0,
     n_shards: int = 1,
 ) -> None:
@@ -140,19 +257,20 @@ def extract_to_file(
     Text backends skip utterances without a transcript (and say how many): the manifest records
     them as rejected for text experiments, so no feature row is ever invented for them.
     """
-    metadata = feature_metadata(backend, model)
     rows = shard_rows(pq.read_table(index_path), shard, n_shards)
-    if BACKENDS[backend][0] == "text":
+    if BACKENDS[backend] == "text":
         texts = pc.utf8_trim_whitespace(rows.column("transcript"))
         has_text = pc.fill_null(pc.greater(pc.utf8_length(texts), 0), False)
         print(f"{len(rows) - pc.sum(has_text).as_py()} utterances without transcript skipped")
         rows = rows.filter(has_text)
+    encoder = load_encoder(backend, options or {})
+    metadata = feature_metadata(backend, encoder, sequence)
     start = time.perf_counter()
-    table, audio_s = _extract(rows, backend, model)
+    table, audio_s = _extract(rows, backend, encoder, sequence)
     elapsed = max(time.perf_counter() - start, 1e-9)
     write_shard(table, out_path, metadata)
     speed = f"{len(table) / elapsed:.1f} utt/s"
-    if BACKENDS[backend][0] == "audio":
+    if BACKENDS[backend] == "audio":
         speed += f", {audio_s / elapsed:.1f} audio-s/s"
     print(
         f"extract {backend} shard {shard}-of-{n_shards}: {len(table)} utterances "

@@ -15,14 +15,16 @@ import pyarrow.parquet as pq
 from xcorpus.tables import write_parquet
 
 
-def feature_schema(dim: int) -> pa.Schema:
-    """Schema of a feature table with `dim`-dimensional embeddings."""
-    return pa.schema(
-        [
-            pa.field("utt_id", pa.string(), nullable=False),
-            pa.field("embedding", pa.list_(pa.float32(), dim), nullable=False),
-        ]
-    )
+def feature_schema(dim: int, frames: bool = False) -> pa.Schema:
+    """Schema of a feature table with `dim`-dimensional embeddings, and with `frames` a
+    float16 sequence of `dim`-dimensional frames per utterance."""
+    fields = [
+        pa.field("utt_id", pa.string(), nullable=False),
+        pa.field("embedding", pa.list_(pa.float32(), dim), nullable=False),
+    ]
+    if frames:
+        fields.append(pa.field("frames", pa.list_(pa.list_(pa.float16(), dim)), nullable=False))
+    return pa.schema(fields)
 
 
 def shard_of(utt_id: str, n_shards: int) -> int:
@@ -42,7 +44,7 @@ def shard_rows(index: pa.Table, shard: int, n_shards: int) -> pa.Table:
 def write_shard(table: pa.Table, path: str | Path, metadata: dict[str, str]) -> None:
     """Write a feature table atomically, with `metadata` as parquet key-value metadata."""
     dim = int(metadata["dim"])
-    schema = feature_schema(dim).with_metadata(metadata)
+    schema = feature_schema(dim, metadata.get("granularity") == "frames").with_metadata(metadata)
     write_parquet(table.select(schema.names).cast(schema), path)
 
 
@@ -72,18 +74,22 @@ def read_feature_set(paths: list[Path]) -> pa.Table:
             )
             details = "; ".join(f"{k}: {reference.get(k)!r} vs {metadata.get(k)!r}" for k in diff)
             raise ValueError(f"feature shards {paths[0]} and {path} disagree ({details})")
-        tables.append(_read_shard(path, int(reference["dim"])))
+        tables.append(_read_shard(path, feature_schema(int(reference["dim"]), _frames(reference))))
     _check_unique(paths, tables)
     table = pa.concat_tables(tables)
     table = table.take(pc.sort_indices(table, [("utt_id", "ascending")]))
     return table.replace_schema_metadata(reference)
 
 
-def _read_shard(path: Path, dim: int) -> pa.Table:
+def _frames(metadata: dict[str, str]) -> bool:
+    return metadata.get("granularity") == "frames"
+
+
+def _read_shard(path: Path, schema: pa.Schema) -> pa.Table:
     """One shard, checked against the feature schema its metadata promises."""
     table = pq.read_table(path)
-    if not table.schema.equals(feature_schema(dim)):
-        raise ValueError(f"feature shard {path} does not hold {dim}-d embeddings: {table.schema}")
+    if not table.schema.equals(schema):
+        raise ValueError(f"feature shard {path} does not hold {schema}: {table.schema}")
     return table
 
 
