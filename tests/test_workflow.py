@@ -155,3 +155,40 @@ def test_seed_example_file_runs_with_text_and_cross_attention(tmp_path):
     assert (results / "features/minilm/MSPI/shard-0-of-1.parquet").exists()
     metrics = json.loads((results / "runs/IEMO+MSPI_CrossAttn/seed-1829/metrics.json").read_text())
     assert sorted(metrics["test"]) == ["CMUMOSEI", "MSPP", "SAMSEMO"]
+
+
+def test_emotion2vec_feature_set_with_frames_runs_through_the_workflow(tmp_path):
+    pytest.importorskip("funasr")
+    from xcorpus.features import emotion2vec
+
+    model = emotion2vec.write_random_model(
+        tmp_path / "e2v_tiny", emotion2vec.random_model_config(32, 2, 2, 1, 16)
+    )
+    corpora = {c: {"root": f"results/demo/{c}", "demo": True} for c in ("IEMO", "MSPP")}
+    e2v = {"backend": "emotion2vec", "model": str(model), "layer": [0, 1], "shards": 2}
+    write_config(
+        tmp_path,
+        utterances=24,
+        experiments=[experiment("e2v", "IEMO", audio_features="e2v", num_epochs=3, seeds=[1])],
+        corpora=corpora,
+        features={"e2v": e2v | {"granularity": "frames", "max_frames": 6}},
+    )
+    run = snakemake(tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    shards = [tmp_path / f"results/features/e2v/MSPP/shard-{i}-of-2.parquet" for i in range(2)]
+    table = pq.read_table(shards[0])
+    metadata = {k.decode(): v.decode() for k, v in table.schema.metadata.items()}
+    assert metadata["backend"] == "emotion2vec" and metadata["model"] == str(model)
+    assert (metadata["layer"], metadata["granularity"], metadata["dim"]) == (
+        "[0, 1]",
+        "frames",
+        "32",
+    )
+    assert all(1 <= len(frames) <= 6 for frames in table.column("frames").to_pylist())
+    index_ids = set(pq.read_table(tmp_path / "results/corpora/MSPP.parquet")["utt_id"].to_pylist())
+    extracted = {u for s in shards for u in pq.read_table(s)["utt_id"].to_pylist()}
+    assert extracted == index_ids  # every utterance once, over the two shards
+    log = (tmp_path / "results/logs/features/e2v/MSPP/shard-0-of-2.log").read_text()
+    assert "utt/s" in log and "audio-s/s" in log
+    metrics = json.loads((tmp_path / "results/runs/e2v/seed-1/metrics.json").read_text())
+    assert sorted(metrics["test"]) == ["MSPP"]
