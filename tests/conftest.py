@@ -7,6 +7,12 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 
+def schema_experiment(**overrides) -> dict:
+    """An experiment holding every key's schema default, then `overrides`."""
+    keys = yaml.safe_load(SCHEMA.read_text())["$defs"]["experiment"]["properties"]
+    return {k: v["default"] for k, v in keys.items() if "default" in v} | overrides
+
+
 @pytest.fixture
 def default_config() -> dict:
     """config.yaml as Snakemake reads it (YAML merge keys resolved), not yet validated."""

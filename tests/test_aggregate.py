@@ -140,3 +140,38 @@ def test_read_run_and_write_tables(tmp_path, capsys):
     assert pacsv.read_csv(tmp_path / "tables" / "A.csv").num_rows == 9 + 6
     summary = pacsv.read_csv(tmp_path / "cross_corpus_uar.csv").to_pylist()
     assert summary[0]["MSPP_uar_mean"] == pytest.approx(0.5)
+
+
+def test_cross_corpus_and_loso_results_of_a_seed_are_joined(tmp_path):
+    cross = fake_metrics(1, 0.6, {"MSPP": 0.4}, name="B", train="IEMO")
+    loso = fake_metrics(1, 0.55, {}, name="B", train="IEMO")
+    loso |= {
+        "folds": [1, 2, 3, 4, 5],
+        "in_corpus": {"IEMO": {"uar": 0.52, "accuracy": 0.5, "macro_f1": 0.5, "confusion": []}},
+    }
+    loso["n"] = {"validation": 90, "test": {}, "in_corpus": {"IEMO": 200}}
+    paths = []
+    for name, m in (("metrics", cross), ("loso", loso)):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(m))
+    run = read_run(paths)
+    rows = {r["split"]: r for r in experiment_table(*run).to_pylist() if r["seed"] == "1"}
+    assert list(rows) == ["validation", "MSPP", "IEMO LOSO"]
+    assert (rows["validation"]["uar"], rows["IEMO LOSO"]["uar"], rows["IEMO LOSO"]["n"]) == (
+        0.6,
+        0.52,
+        200,
+    )
+    loso_only = read_run(paths[1:])
+    rows = [r["split"] for r in experiment_table(*loso_only).to_pylist() if r["seed"] == "1"]
+    assert rows == ["validation", "IEMO LOSO"]
+    with pytest.raises(ValueError, match="seed 1 of B given twice"):
+        read_run([paths[0], paths[0]])
+
+
+def test_official_in_corpus_test_is_its_own_split():
+    m = fake_metrics(1, 0.6, {"IEMO": 0.4}, name="C", train="MSPP")
+    m["in_corpus"] = {"MSPP": {"uar": 0.45, "accuracy": 0.5, "macro_f1": 0.4, "confusion": []}}
+    m["n"]["in_corpus"] = {"MSPP": 30}
+    summary = cross_corpus_table([("C", "MSPP", {1: m})]).to_pylist()[0]
+    assert summary["MSPP in-corpus_uar_mean"] == 0.45 and summary["IEMO_uar_mean"] == 0.4

@@ -89,6 +89,27 @@ def test_difficulty_curriculum_on_corpus_without_vad_is_refused(default_config, 
     assert checked(config)[0]["train"] == f"IEMO+{corpus}"
 
 
+def test_difficulty_methods_need_what_they_read(default_config):
+    config = copy.deepcopy(default_config)
+    exp = config["experiments"][0]
+    exp |= {"train_dataset": ["IEMO", "SAMSEMO"], "difficulty_method": "agreement"}
+    assert checked(copy.deepcopy(config))[0]["train"] == "IEMO+SAMSEMO"  # both have raters
+    exp |= {"train_dataset": ["IEMO", "CMUMOSEI"], "curriculum_type": "inverse_difficulty"}
+    with pytest.raises(ConfigError, match="needs annotator agreement, which CMUMOSEI"):
+        checked(config)
+    exp |= {"curriculum_type": "random"}  # no difficulty needed
+    assert checked(config)[0]["train"] == "IEMO+CMUMOSEI"
+
+
+def test_loso_needs_a_corpus_with_sessions(default_config):
+    config = copy.deepcopy(default_config)
+    config["experiments"][0] |= {"train_dataset": "MSPP", "evaluation_mode": "loso"}
+    with pytest.raises(
+        ConfigError, match=r"MSPP does not have; corpora with sessions: IEMO \(5\), MSPI \(6\)"
+    ):
+        checked(config)
+
+
 def test_text_modality_needs_transcripts(default_config):
     config = copy.deepcopy(default_config)
     del config["corpora"]["MSPI"]["transcripts"]

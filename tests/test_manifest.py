@@ -1,7 +1,8 @@
+import numpy as np
 import pyarrow as pa
 import pytest
 
-from xcorpus.manifest import build_manifest, validation_speakers
+from xcorpus.manifest import build_manifest, loso_roles, validation_speakers
 from xcorpus.tables import DIFFICULTY_SCHEMA, INDEX_SCHEMA
 
 
@@ -48,6 +49,7 @@ def experiment(**changes) -> dict:
         "modality": "audio",
         "use_curriculum_learning": True,
         "curriculum_type": "difficulty",
+        "evaluation_mode": "cross_corpus",
     } | changes
 
 
@@ -67,11 +69,52 @@ def test_validation_is_held_out_speakers_not_utterances():
     val_speakers = {speaker[u] for u in speaker if got[u] == "val"}
     train_speakers = {speaker[u] for u in speaker if got[u] == "train"}
     assert len(val_speakers) == 2 and not val_speakers & train_speakers
-    # MSPP keeps its speaker-disjoint official partition; Test1 is outside this protocol.
-    assert (got["p1"], got["p2"], "p3" in got) == ("train", "val", False)
+    # MSPP keeps its speaker-disjoint official partition; Test1 is its in-corpus test.
+    assert (got["p1"], got["p2"], got["p3"]) == ("train", "val", "heldout")
     # Test corpora are tested in full, whatever their official split.
     assert (got["s1"], got["s2"]) == ("test", "test")
     assert len(rejects) == 0
+
+
+def test_official_test_sharing_a_speaker_gives_no_in_corpus_test():
+    mspp = index(
+        "MSPP", [("p1", "1", "train", "a"), ("p2", "2", "dev", "b"), ("p3", "1", "test1", "c")]
+    )
+    manifest, _ = build_manifest(
+        experiment(train_dataset=["MSPP"], use_curriculum_learning=False),
+        {"MSPP": mspp, "SAMSEMO": SAM},
+        0.5,
+        {},
+    )
+    got = roles(manifest)
+    assert "heldout" not in got.values()  # speaker 1 in train and test: held-out speakers instead
+    assert {got["p1"], got["p3"]} == {got["p1"]}  # one speaker, one role
+
+
+def test_loso_rows_carry_their_session_and_folds_hold_out_one_session():
+    rows = [(f"u{k}", f"Ses0{k % 5 + 1}_{'FM'[k % 2]}", None, "t") for k in range(40)]
+    iemo = index("IEMO", rows)
+    sessions = [k % 5 + 1 for k in range(40)]
+    iemo = iemo.set_column(
+        iemo.schema.get_field_index("session"), "session", pa.array(sessions, pa.int32())
+    )
+    exp = experiment(train_dataset=["IEMO"], evaluation_mode="loso", use_curriculum_learning=False)
+    manifest, rejects = build_manifest(exp, {"IEMO": iemo, "SAMSEMO": SAM}, 0.25, {})
+    iemo_rows = [r for r in manifest.to_pylist() if r["corpus"] == "IEMO"]
+    assert [r["fold"] for r in iemo_rows] == sessions and len(rejects) == 0
+    speakers = np.array(iemo["speaker"].to_pylist())
+    for fold in range(1, 6):
+        fold_roles = loso_roles(speakers, np.array(sessions), fold, "IEMO", 0.25)
+        assert set(speakers[fold_roles == "heldout"]) == {f"Ses0{fold}_F", f"Ses0{fold}_M"}
+        val, train = set(speakers[fold_roles == "val"]), set(speakers[fold_roles == "train"])
+        assert len(val) == 2 and not val & train and f"Ses0{fold}_F" not in val | train
+
+
+def test_loso_rejects_rows_without_session():
+    exp = experiment(train_dataset=["IEMO"], evaluation_mode="loso", use_curriculum_learning=False)
+    _, rejects = build_manifest(exp, {"IEMO": IEMO, "SAMSEMO": SAM}, 0.2, {})
+    assert set(rejects["reason"].to_pylist()) == {"no session (leave-one-session-out)"}
+    assert len(rejects) == len(IEMO)
 
 
 def test_validation_speakers_are_fixed_per_corpus():

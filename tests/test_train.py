@@ -7,12 +7,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import torch
+from conftest import schema_experiment
 
 from xcorpus.features.shards import write_shard
 from xcorpus.labels import CLASSES
 from xcorpus.tables import DIFFICULTY_SCHEMA, INDEX_SCHEMA, MANIFEST_SCHEMA, write_parquet
-from xcorpus.train import build_model, loop, train_seed
-from xcorpus.train.curriculum import Curriculum, pacing_fraction
+from xcorpus.train import Inputs, build_model, loop, train_seed
+from xcorpus.train.curriculum import Curriculum, make_curriculum
 from xcorpus.train.data import announce, load_data
 from xcorpus.train.loop import class_weights, epoch_order, fit
 from xcorpus.train.models import load_model
@@ -78,7 +79,8 @@ def write_features(ids: list[str], x: np.ndarray, path: Path, kind: str) -> None
 
 
 def experiment(**overrides) -> dict:
-    return {
+    """A small IEMO+MSPI -> MSPP experiment: schema defaults, tuned for a tiny problem."""
+    small = {
         "name": "IEMO+MSPI_Test",
         "train_dataset": ["IEMO", "MSPI"],
         "test_datasets": ["MSPP"],
@@ -86,40 +88,24 @@ def experiment(**overrides) -> dict:
         "num_epochs": 8,
         "batch_size": 16,
         "modality": "both",
-        "fusion_type": "concat",
         "fusion_hidden_dim": 16,
-        "num_attention_heads": 4,
         "dropout": 0.1,
         "weight_decay": 0.01,
-        "class_weights": True,
-        "use_curriculum_learning": True,
-        "curriculum_type": "difficulty",
-        "curriculum_pacing": "linear",
         "curriculum_epochs": 4,
         "curriculum_start": 0.2,
-        "evaluation_mode": "cross_corpus",
-        "wandb_project": "test",
         "seeds": [1],
         "audio_features": "synthetic_audio",
         "text_features": "synthetic_text",
-        "difficulty_method": "vad",
-    } | overrides
+    }
+    return schema_experiment(**small | overrides)
 
 
 def run(world: dict, out_dir: Path, seed: int = 1, **overrides) -> dict:
     exp = experiment(**overrides)
     audio = world["audio"] if exp["modality"] != "text" else []
     text = world["text"] if exp["modality"] != "audio" else []
-    return train_seed(
-        exp,
-        seed,
-        world["manifest_path"],
-        world["indexes"],
-        audio,
-        text,
-        world["difficulty"],
-        out_dir,
-    )
+    inputs = Inputs(world["manifest_path"], world["indexes"], audio, text, world["difficulty"])
+    return train_seed(exp, seed, inputs, out_dir, out_dir.parent / f"{out_dir.name}-resume")
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +121,12 @@ def test_learns_easy_problem_and_writes_outputs(world, tmp_path, modality, fusio
     metrics = run(world, tmp_path, modality=modality, fusion_type=fusion)
     assert metrics["validation"]["uar"] > 0.9
     assert metrics["test"]["MSPP"]["uar"] > 0.8
-    assert metrics["n"] == {"train": 72 + 48, "validation": 24 + 16, "test": {"MSPP": 80}}
+    assert metrics["n"] == {
+        "train": 72 + 48,
+        "validation": 24 + 16,
+        "test": {"MSPP": 80},
+        "in_corpus": {},
+    }
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     predictions = pq.read_table(tmp_path / "predictions.parquet").to_pandas()
     assert len(predictions) == 40 + 80
@@ -294,33 +285,15 @@ def test_best_checkpoint_is_a_deep_copy(world, monkeypatch, script, best):
         assert any(not torch.equal(result.best_state[k], final[k]) for k in final)
 
 
-def test_curriculum_sizes_and_per_corpus_ranking():
-    # Corpus A rates everything harder than corpus B; a global ranking would start with B only.
-    difficulty = np.array([10, 14, 11, 13, 12, 4, 0, 3, 1, 2], dtype=float)
-    groups = np.array(["A"] * 5 + ["B"] * 5)
-    curriculum = Curriculum.by_difficulty(difficulty, groups, start=0.2, epochs=4)
-    assert [curriculum.fraction(e) for e in range(6)] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1, 1])
-    assert curriculum.indices(0).tolist() == [0, 6]
-    assert curriculum.indices(1).tolist() == [0, 2, 6, 8]
-    assert curriculum.indices(4).tolist() == list(range(10))
-    sizes = Curriculum.by_difficulty(np.zeros(40), np.array([0] * 10 + [1] * 30), 0.2, 4)
-    assert [len(sizes.indices(e)) for e in range(5)] == [2 + 6, 4 + 12, 6 + 18, 8 + 24, 40]
-
-
-def test_pacing_edges():
-    assert pacing_fraction(0, 0.3, 0) == 1.0
-    assert pacing_fraction(10, 0.3, 5) == 1.0
-    with pytest.raises(ValueError, match="curriculum_start"):
-        Curriculum.by_difficulty(np.zeros(3), np.zeros(3), start=0.0, epochs=3)
-
-
 def test_epoch_order_is_shuffled_subset():
     rng = np.random.default_rng(0)
-    curriculum = Curriculum.by_difficulty(np.arange(50.0), np.zeros(50), start=0.5, epochs=2)
-    order = epoch_order(curriculum, 0, rng)
+    exp = {"curriculum_start": 0.5, "curriculum_epochs": 2}
+    groups, labels = np.zeros(50), np.zeros(50, dtype=int)
+    curriculum = make_curriculum(experiment(**exp), groups, labels, np.arange(50.0), seed=0)
+    order = epoch_order(curriculum, 0, None, rng)
     assert sorted(order.tolist()) == list(range(25))
     assert order.tolist() != sorted(order.tolist())
-    assert epoch_order(Curriculum.everything(50), 0, rng).tolist() != list(range(50))
+    assert epoch_order(Curriculum.everything(50), 0, None, rng).tolist() != list(range(50))
 
 
 def test_class_weights_inverse_frequency_mean_one():

@@ -99,7 +99,9 @@ def test_config_errors_stop_before_any_job(tmp_path):
     write_config(tmp_path, utterances=48, experiments=[experiment("text_only", "SAMSEMO")])
     run = snakemake(tmp_path, "-n")
     assert run.returncode != 0
-    assert "text_only: difficulty-based curriculum needs V/A/D" in run.stderr
+    assert "text_only: difficulty-based curriculum (difficulty_method euclidean) needs V/A/D" in (
+        run.stderr
+    )
     write_config(tmp_path, utterances=48, experiments=[experiment("bad", "IEMO", modality="x")])
     run = snakemake(tmp_path, "-n")
     assert run.returncode != 0
@@ -157,7 +159,7 @@ def test_seed_example_file_runs_with_text_and_cross_attention(tmp_path):
     assert sorted(metrics["test"]) == ["CMUMOSEI", "MSPP", "SAMSEMO"]
 
 
-def test_emotion2vec_feature_set_with_frames_runs_through_the_workflow(tmp_path):
+def test_emotion2vec_and_token_sequences_feed_cross_attention(tmp_path):
     pytest.importorskip("funasr")
     from xcorpus.features import emotion2vec
 
@@ -169,9 +171,15 @@ def test_emotion2vec_feature_set_with_frames_runs_through_the_workflow(tmp_path)
     write_config(
         tmp_path,
         utterances=24,
-        experiments=[experiment("e2v", "IEMO", audio_features="e2v", num_epochs=3, seeds=[1])],
+        experiments=[
+            experiment("e2v", "IEMO", audio_features="e2v", num_epochs=3, seeds=[1])
+            | {"modality": "both", "fusion_type": "cross_attention", "text_features": "tokens"}
+        ],
         corpora=corpora,
-        features={"e2v": e2v | {"granularity": "frames", "max_frames": 6}},
+        features={
+            "e2v": e2v | {"granularity": "frames", "max_frames": 6},
+            "tokens": {"backend": "minilm", "granularity": "frames", "max_frames": 5},
+        },
     )
     run = snakemake(tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -192,3 +200,45 @@ def test_emotion2vec_feature_set_with_frames_runs_through_the_workflow(tmp_path)
     assert "utt/s" in log and "audio-s/s" in log
     metrics = json.loads((tmp_path / "results/runs/e2v/seed-1/metrics.json").read_text())
     assert sorted(metrics["test"]) == ["MSPP"]
+    # Both feature sets stored sequences, so cross-attention attends over them.
+    train_log = (tmp_path / "results/logs/runs/e2v/seed-1.log").read_text()
+    assert "cross_attention over sequences" in train_log
+    assert "sequences: audio: 6-6 frames (mean 6.0); text: 5-5 tokens" in train_log
+
+
+def test_loso_folds_and_in_corpus_tests(tmp_path):
+    corpora = {c: {"root": f"results/demo/{c}", "demo": True} for c in ("IEMO", "MSPP")}
+    fast = {"num_epochs": 3, "seeds": [1], "use_curriculum_learning": False}
+    write_config(
+        tmp_path,
+        utterances=40,
+        experiments=[
+            experiment("iemo_both", "IEMO", evaluation_mode="both") | fast,
+            experiment("mspp", "MSPP") | fast,
+        ],
+        corpora=corpora,
+    )
+    run = snakemake(tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results"
+    index = pq.read_table(results / "corpora/IEMO.parquet").to_pandas().set_index("utt_id")
+    folds = []
+    for session in range(1, 6):
+        fold_dir = results / f"runs/iemo_both/seed-1/fold-{session}"
+        predictions = pq.read_table(fold_dir / "predictions.parquet").to_pandas()
+        heldout = predictions[predictions["role"] == "heldout"]["utt_id"]
+        assert set(heldout) == set(index.index[index["session"] == session])
+        val = predictions[predictions["role"] == "val"]["utt_id"]
+        assert len(val) and not set(index.loc[val, "session"]) & {session}
+        folds.append(json.loads((fold_dir / "metrics.json").read_text()))
+    loso = json.loads((results / "runs/iemo_both/seed-1/loso.json").read_text())
+    expected = sum(f["in_corpus"]["IEMO"]["uar"] for f in folds) / 5
+    assert loso["folds"] == [1, 2, 3, 4, 5]
+    assert loso["in_corpus"]["IEMO"]["uar"] == pytest.approx(expected)
+    # MSP-PODCAST's official Test1 is its in-corpus test, never trained or validated on.
+    mspp = pq.read_table(results / "corpora/MSPP.parquet").to_pandas()
+    predictions = pq.read_table(results / "runs/mspp/seed-1/predictions.parquet").to_pandas()
+    heldout = set(predictions.loc[predictions["role"] == "heldout", "utt_id"])
+    assert heldout == set(mspp.loc[mspp["split"] == "test1", "utt_id"]) != set()
+    summary = (results / "cross_corpus_uar.md").read_text()
+    assert "IEMO LOSO" in summary and "MSPP in-corpus" in summary

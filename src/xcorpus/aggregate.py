@@ -37,19 +37,41 @@ class Run(NamedTuple):
 
 
 def read_run(paths: list[Path]) -> Run:
-    """The metrics.json files of one experiment's seeds, checked to belong together."""
+    """The results of one experiment's seeds, checked to belong together.
+
+    Per seed, a cross-corpus `metrics.json` and/or a leave-one-session-out `loso.json`; with
+    both, the LOSO result joins the cross-corpus one's in-corpus tests.
+    """
     loaded = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
     if not loaded:
         raise ValueError("no metrics.json files to aggregate")
     first = loaded[0]
     metrics: dict[int, dict] = {}
+    seen: set[tuple[int, str]] = set()
     for path, m in zip(paths, loaded, strict=True):
         if (m["experiment"], m["train"]) != (first["experiment"], first["train"]):
             raise ValueError(f"{path} belongs to {m['experiment']}, not {first['experiment']}")
-        if m["seed"] in metrics:
+        kind = "loso" if "folds" in m else "cross_corpus"
+        if (m["seed"], kind) in seen:
             raise ValueError(f"{path}: seed {m['seed']} of {m['experiment']} given twice")
-        metrics[m["seed"]] = m
+        seen.add((m["seed"], kind))
+        m = _loso_labelled(m) if kind == "loso" else m
+        metrics[m["seed"]] = _merge(metrics[m["seed"]], m) if m["seed"] in metrics else m
     return Run(first["experiment"], first["train"], metrics)
+
+
+def _loso_labelled(loso: dict) -> dict:
+    """A LOSO result whose in-corpus test is named `<corpus> LOSO`."""
+    in_corpus = {f"{c} LOSO": m for c, m in loso["in_corpus"].items()}
+    n = loso["n"] | {"in_corpus": {f"{c} LOSO": k for c, k in loso["n"]["in_corpus"].items()}}
+    return loso | {"in_corpus": in_corpus, "n": n}
+
+
+def _merge(a: dict, b: dict) -> dict:
+    """One seed's cross-corpus and LOSO results: the cross-corpus run's, plus LOSO in-corpus."""
+    cross, loso = (b, a) if "folds" in a else (a, b)
+    n = cross["n"] | {"in_corpus": cross["n"].get("in_corpus", {}) | loso["n"]["in_corpus"]}
+    return cross | {"in_corpus": cross.get("in_corpus", {}) | loso["in_corpus"], "n": n}
 
 
 def mean_std(values: list[float]) -> tuple[float, float | None]:
@@ -60,7 +82,8 @@ def mean_std(values: list[float]) -> tuple[float, float | None]:
 
 
 def split_results(name: str, metrics: dict[int, dict]) -> dict[str, dict[int, tuple[dict, int]]]:
-    """split -> seed -> (metrics, n); "validation" first, then test corpora in metrics order.
+    """split -> seed -> (metrics, n); "validation" first, then test corpora in metrics order,
+    then in-corpus tests (an official test split, or LOSO's held-out sessions).
 
     Raises ValueError when there are no seeds or the seeds disagree on the splits or their sizes
     (runs from different manifests mixed together).
@@ -71,6 +94,8 @@ def split_results(name: str, metrics: dict[int, dict]) -> dict[str, dict[int, tu
     for seed, m in metrics.items():
         results = {VALIDATION: (m["validation"], m["n"]["validation"])}
         results |= {c: (m["test"][c], m["n"]["test"][c]) for c in m["test"]}
+        in_corpus = m.get("in_corpus", {})
+        results |= {_in_corpus(c): (in_corpus[c], m["n"]["in_corpus"][c]) for c in in_corpus}
         if splits and list(results) != list(splits):
             raise ValueError(f"experiment {name}: seed {seed} has splits {list(results)}")
         for split, (values, n) in results.items():
@@ -79,6 +104,12 @@ def split_results(name: str, metrics: dict[int, dict]) -> dict[str, dict[int, tu
                 raise ValueError(f"experiment {name}: seed {seed} has {n} {split} utterances")
             splits.setdefault(split, {})[seed] = (values, n)
     return splits
+
+
+def _in_corpus(name: str) -> str:
+    """The split name of an in-corpus test: `MSPP in-corpus` (an official test split) or
+    `IEMO LOSO` (the mean over held-out sessions)."""
+    return name if name.endswith(" LOSO") else f"{name} in-corpus"
 
 
 def experiment_table(name: str, train: str, metrics: dict[int, dict]) -> pa.Table:

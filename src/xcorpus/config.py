@@ -61,22 +61,10 @@ def _expand(raw: dict, config: dict) -> dict:
                 f"experiment {name}: train_dataset names {corpus}, which is not in `corpora:` "
                 f"(configured: {', '.join(configured)})"
             )
-    if exp["evaluation_mode"] == "loso":
-        if len(train) > 1:
-            raise ConfigError(
-                f"experiment {name}: LOSO evaluation not supported with multiple training "
-                "datasets; use evaluation_mode: cross_corpus"
-            )
-        raise ConfigError(f"experiment {name}: evaluation_mode loso is not implemented yet")
+    if exp["evaluation_mode"] in ("loso", "both"):
+        _check_loso(exp, train)
     if uses_difficulty(exp):
-        no_vad = [c for c in train if CORPORA[c].vad_scale is None]
-        if no_vad:
-            raise ConfigError(
-                f"experiment {name}: difficulty-based curriculum needs V/A/D ratings, which "
-                f"{', '.join(no_vad)} does not have; train on corpora with V/A/D "
-                f"({', '.join(c for c in CORPORA if CORPORA[c].vad_scale)}) or set "
-                "use_curriculum_learning: false"
-            )
+        _check_difficulty(exp, train)
     exp["train"] = train_name(train)
     exp["test_datasets"] = [c for c in configured if c not in train]
     if not exp["test_datasets"]:
@@ -86,6 +74,41 @@ def _expand(raw: dict, config: dict) -> dict:
         )
     _check_features(exp, config)
     return exp
+
+
+def _check_loso(exp: dict, train: list[str]) -> None:
+    """LOSO folds are the sessions of one training corpus."""
+    name = exp["name"]
+    if len(train) > 1:
+        raise ConfigError(
+            f"experiment {name}: LOSO evaluation not supported with multiple training "
+            "datasets; use evaluation_mode: cross_corpus"
+        )
+    if CORPORA[train[0]].sessions is None:
+        with_sessions = [f"{c} ({len(s.sessions)})" for c, s in CORPORA.items() if s.sessions]
+        raise ConfigError(
+            f"experiment {name}: LOSO needs recording sessions, which {train[0]} does not "
+            f"have; corpora with sessions: {', '.join(with_sessions)}"
+        )
+
+
+def _check_difficulty(exp: dict, train: list[str]) -> None:
+    """The difficulty method needs what every training corpus must provide."""
+    name, method = exp["name"], exp["difficulty_method"]
+    if method == "agreement":
+        lacking = [c for c in train if not CORPORA[c].has_agreement]
+        have = [c for c in CORPORA if CORPORA[c].has_agreement]
+        what = "annotator agreement"
+    else:
+        lacking = [c for c in train if CORPORA[c].vad_scale is None]
+        have = [c for c in CORPORA if CORPORA[c].vad_scale]
+        what = "V/A/D ratings"
+    if lacking:
+        raise ConfigError(
+            f"experiment {name}: difficulty-based curriculum (difficulty_method {method}) needs "
+            f"{what}, which {', '.join(lacking)} does not have; train on corpora with them "
+            f"({', '.join(have)}) or set use_curriculum_learning: false"
+        )
 
 
 def _check_features(exp: dict, config: dict) -> None:
@@ -155,9 +178,12 @@ def check_feature_set(name: str, feature_set: dict) -> None:
         )
 
 
+DIFFICULTY_CURRICULA = ("difficulty", "inverse_difficulty")
+
+
 def uses_difficulty(exp: dict) -> bool:
-    """Whether the experiment orders training by V/A/D difficulty (and so needs the scores)."""
-    return exp["use_curriculum_learning"] and exp["curriculum_type"] == "difficulty"
+    """Whether the experiment orders training by difficulty (and so needs the scores)."""
+    return exp["use_curriculum_learning"] and exp["curriculum_type"] in DIFFICULTY_CURRICULA
 
 
 def modalities(exp: dict) -> list[str]:

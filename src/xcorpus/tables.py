@@ -65,7 +65,9 @@ REJECTS_SCHEMA = pa.schema(
 DIFFICULTY_SCHEMA = pa.schema(
     [
         pa.field("utt_id", pa.string(), nullable=False),
-        pa.field("vad_norm", pa.list_(pa.float64(), 3), nullable=False),
+        # V/A/D in the space the difficulty was measured in: 1-5 (difficulty_method euclidean),
+        # z-scores within the corpus (centroid); null for agreement, which uses no V/A/D.
+        pa.field("vad_norm", pa.list_(pa.float64(), 3)),
         pa.field("difficulty", pa.float64(), nullable=False),
     ]
 )
@@ -77,8 +79,8 @@ MANIFEST_SCHEMA = pa.schema(
     [
         pa.field("utt_id", pa.string(), nullable=False),
         pa.field("corpus", pa.string(), nullable=False),
-        pa.field("role", pa.string(), nullable=False),  # train | val | test
-        pa.field("fold", pa.int32()),
+        pa.field("role", pa.string(), nullable=False),  # train | val | heldout | test
+        pa.field("fold", pa.int32()),  # the session, for leave-one-session-out
     ]
 )
 

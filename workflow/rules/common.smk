@@ -28,8 +28,10 @@ wildcard_constraints:
     corpus="|".join(CORPORA),
     experiment="|".join(map(re.escape, EXPERIMENTS)),
     seed=r"\d+",
+    method="euclidean|centroid|agreement",
     shard=r"\d+",
     n_shards=r"\d+",
+    fold=r"\d+",
 
 
 def demo_root(wildcards):
@@ -69,10 +71,6 @@ def extract_options(wildcards):
     return shlex.join(flags)
 
 
-def vad_scale(wildcards):
-    return list(CORPORA[wildcards.corpus].vad_scale)
-
-
 def feature_shards(feature_set, corpora):
     """All shard files of one feature set for the given corpora."""
     n = config["features"][feature_set]["shards"]
@@ -94,15 +92,25 @@ def manifest_inputs(wildcards):
     train = exp["train_dataset"] if uses_difficulty(exp) else []
     return {
         "indexes": [f"results/corpora/{c}.parquet" for c in corpora],
-        "difficulty": [f"results/difficulty/{c}.parquet" for c in train],
+        "difficulty": [
+            f"results/difficulty/{exp['difficulty_method']}/{c}.parquet" for c in train
+        ],
     }
 
 
 def manifest_params(wildcards):
     """Only the keys the manifest depends on, so other hyperparameters do not rerun it."""
     exp = EXPERIMENTS[wildcards.experiment]
-    keys = ("train_dataset", "test_datasets", "modality", "use_curriculum_learning")
-    return {key: exp[key] for key in keys} | {"curriculum_type": exp["curriculum_type"]}
+    keys = (
+        "train_dataset",
+        "test_datasets",
+        "modality",
+        "use_curriculum_learning",
+        "curriculum_type",
+        "difficulty_method",
+        "evaluation_mode",
+    )
+    return {key: exp[key] for key in keys}
 
 
 def train_inputs(wildcards):
@@ -125,21 +133,38 @@ def experiment_params(wildcards):
     return EXPERIMENTS[wildcards.experiment]
 
 
+def experiments_pattern(*modes):
+    """A wildcard pattern matching the experiments whose evaluation_mode is one of `modes`."""
+    names = [n for n, exp in EXPERIMENTS.items() if exp["evaluation_mode"] in modes]
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
+def loso_fold_metrics(wildcards):
+    """The fold metrics of one seed: one fold per session of the training corpus."""
+    (corpus,) = EXPERIMENTS[wildcards.experiment]["train_dataset"]
+    return [
+        f"results/runs/{wildcards.experiment}/seed-{wildcards.seed}/fold-{fold}/metrics.json"
+        for fold in CORPORA[corpus].sessions
+    ]
+
+
+def seed_results(experiment):
+    """Per seed, the cross-corpus metrics and/or the leave-one-session-out mean."""
+    exp = EXPERIMENTS[experiment]
+    names = {"cross_corpus": ["metrics"], "loso": ["loso"], "both": ["metrics", "loso"]}
+    return [
+        f"results/runs/{experiment}/seed-{seed}/{name}.json"
+        for seed in exp["seeds"]
+        for name in names[exp["evaluation_mode"]]
+    ]
+
+
 def seed_metrics(wildcards):
-    seeds = EXPERIMENTS[wildcards.experiment]["seeds"]
-    return expand(
-        "results/runs/{experiment}/seed-{seed}/metrics.json",
-        experiment=wildcards.experiment,
-        seed=seeds,
-    )
+    return seed_results(wildcards.experiment)
 
 
 def all_metrics(wildcards):
-    return [
-        f"results/runs/{name}/seed-{seed}/metrics.json"
-        for name, exp in EXPERIMENTS.items()
-        for seed in exp["seeds"]
-    ]
+    return [path for name in EXPERIMENTS for path in seed_results(name)]
 
 
 def print_summary_table(path):

@@ -2,10 +2,10 @@ rule score_difficulty:
     input:
         "results/corpora/{corpus}.parquet",
     output:
-        difficulty="results/difficulty/{corpus}.parquet",
-        rejects="results/difficulty/{corpus}.rejects.csv",
+        difficulty="results/difficulty/{method}/{corpus}.parquet",
+        rejects="results/difficulty/{method}/{corpus}.rejects.csv",
     log:
-        "results/logs/difficulty/{corpus}.log",
+        "results/logs/difficulty/{method}/{corpus}.log",
     conda:
         "../envs/xcorpus.yaml"
     params:

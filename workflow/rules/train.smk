@@ -8,10 +8,51 @@ rule train:
         model="results/runs/{experiment}/seed-{seed}/model.pt",
     log:
         "results/logs/runs/{experiment}/seed-{seed}.log",
+    wildcard_constraints:
+        experiment=experiments_pattern("cross_corpus", "both"),
     conda:
         "../envs/xcorpus.yaml"
     threads: 1
     params:
         experiment=experiment_params,
+        checkpoints="results/checkpoints/{experiment}/seed-{seed}",
     script:
         "../scripts/train.py"
+
+
+rule train_fold:
+    input:
+        unpack(train_inputs),
+    output:
+        metrics="results/runs/{experiment}/seed-{seed}/fold-{fold}/metrics.json",
+        predictions="results/runs/{experiment}/seed-{seed}/fold-{fold}/predictions.parquet",
+        history="results/runs/{experiment}/seed-{seed}/fold-{fold}/history.csv",
+        model="results/runs/{experiment}/seed-{seed}/fold-{fold}/model.pt",
+    log:
+        "results/logs/runs/{experiment}/seed-{seed}/fold-{fold}.log",
+    wildcard_constraints:
+        experiment=experiments_pattern("loso", "both"),
+    conda:
+        "../envs/xcorpus.yaml"
+    threads: 1
+    params:
+        experiment=experiment_params,
+        checkpoints="results/checkpoints/{experiment}/seed-{seed}/fold-{fold}",
+        validation_speakers=config["validation_speakers"],
+    script:
+        "../scripts/train.py"
+
+
+rule loso_mean:
+    input:
+        loso_fold_metrics,
+    output:
+        "results/runs/{experiment}/seed-{seed}/loso.json",
+    log:
+        "results/logs/runs/{experiment}/seed-{seed}/loso.log",
+    wildcard_constraints:
+        experiment=experiments_pattern("loso", "both"),
+    conda:
+        "../envs/xcorpus.yaml"
+    script:
+        "../scripts/loso_mean.py"

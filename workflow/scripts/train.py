@@ -1,16 +1,25 @@
 from pathlib import Path
 
 from xcorpus.runlog import logged
-from xcorpus.train import train_seed
+from xcorpus.train import Inputs, train_fold, train_seed
 
 with logged(snakemake.log[0]):
-    train_seed(
-        experiment=snakemake.params.experiment,
-        seed=int(snakemake.wildcards.seed),
+    inputs = Inputs(
         manifest=Path(snakemake.input.manifest),
         indexes=[Path(p) for p in snakemake.input.indexes],
         audio_features=[Path(p) for p in snakemake.input.audio],
         text_features=[Path(p) for p in snakemake.input.text],
         difficulty=[Path(p) for p in snakemake.input.difficulty],
-        out_dir=Path(snakemake.output.metrics).parent,
     )
+    common = {
+        "experiment": snakemake.params.experiment,
+        "seed": int(snakemake.wildcards.seed),
+        "inputs": inputs,
+        "out_dir": Path(snakemake.output.metrics).parent,
+        "checkpoint_dir": Path(snakemake.params.checkpoints),
+    }
+    if hasattr(snakemake.wildcards, "fold"):
+        fold, share = int(snakemake.wildcards.fold), snakemake.params.validation_speakers
+        train_fold(fold=fold, share=share, **common)
+    else:
+        train_seed(**common)

@@ -135,6 +135,10 @@ class CorpusSpec:
     # Native V/A/D scale (low, high); None when the corpus has no V/A/D ratings.
     vad_scale: tuple[float, float] | None
     has_transcripts: bool
+    # Whether the loader can fill `agreement` (MSPP: when the release has labels_detailed).
+    has_agreement: bool = False
+    # Recording sessions, the folds of leave-one-session-out; None when the corpus has none.
+    sessions: tuple[int, ...] | None = None
 
 
 def check_accounting(loaded: Loaded, corpus: str) -> None:

@@ -293,4 +293,11 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
-SPEC = CorpusSpec(name="IEMO", load=load, vad_scale=(1.0, 5.0), has_transcripts=True)
+SPEC = CorpusSpec(
+    name="IEMO",
+    load=load,
+    vad_scale=(1.0, 5.0),
+    has_transcripts=True,
+    has_agreement=True,
+    sessions=(1, 2, 3, 4, 5),
+)

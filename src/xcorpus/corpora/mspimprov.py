@@ -200,4 +200,11 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
-SPEC = CorpusSpec(name="MSPI", load=load, vad_scale=(1.0, 5.0), has_transcripts=False)
+SPEC = CorpusSpec(
+    name="MSPI",
+    load=load,
+    vad_scale=(1.0, 5.0),
+    has_transcripts=False,
+    has_agreement=True,
+    sessions=(1, 2, 3, 4, 5, 6),
+)

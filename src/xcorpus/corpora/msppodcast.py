@@ -369,4 +369,6 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
-SPEC = CorpusSpec(name="MSPP", load=load, vad_scale=(1.0, 7.0), has_transcripts=True)
+SPEC = CorpusSpec(
+    name="MSPP", load=load, vad_scale=(1.0, 7.0), has_transcripts=True, has_agreement=True
+)

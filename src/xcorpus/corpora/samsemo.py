@@ -216,4 +216,6 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
-SPEC = CorpusSpec(name="SAMSEMO", load=load, vad_scale=None, has_transcripts=True)
+SPEC = CorpusSpec(
+    name="SAMSEMO", load=load, vad_scale=None, has_transcripts=True, has_agreement=True
+)

@@ -1,11 +1,14 @@
 """Train one model for one seed of one cross-corpus experiment, and write what it produced.
 
 Protocol: fit on the training role of the training corpora, select the epoch on validation UAR
-(held-out speakers of those corpora), then evaluate that epoch's weights once on validation and
-on every test corpus. Test corpora are never looked at before that final evaluation.
+(held-out speakers of those corpora), then evaluate that epoch's weights once on validation, on
+every test corpus and on the in-corpus tests (an official test split; in leave-one-session-out,
+the held-out session). Test data are never looked at before that final evaluation.
 """
 
+import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +19,23 @@ from xcorpus.config import modalities, train_name, uses_difficulty
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics
 from xcorpus.tables import write_csv, write_parquet, write_text
-from xcorpus.train.curriculum import Curriculum
+from xcorpus.train.curriculum import make_curriculum
 from xcorpus.train.data import Data, Split, announce, load_data
 from xcorpus.train.loop import fit, predict_proba, set_determinism
-from xcorpus.train.models import EmotionClassifier, ModelConfig, save_checkpoint, standardisation
+from xcorpus.train.models import (
+    EmotionClassifier,
+    ModelConfig,
+    save_checkpoint,
+    sequence_standardisation,
+    standardisation,
+)
+from xcorpus.train.sequences import Sequences
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
         pa.field("utt_id", pa.string(), nullable=False),
         pa.field("corpus", pa.string(), nullable=False),
-        pa.field("role", pa.string(), nullable=False),  # val | test
+        pa.field("role", pa.string(), nullable=False),  # val | test | heldout
         pa.field("label", pa.string(), nullable=False),
         pa.field("pred", pa.string(), nullable=False),
         *(pa.field(f"prob_{c}", pa.float64(), nullable=False) for c in CLASSES),
@@ -33,25 +43,18 @@ PREDICTIONS_SCHEMA = pa.schema(
 )
 
 
-def make_curriculum(experiment: dict, data: Data) -> Curriculum:
-    """Difficulty curriculum ranked per training corpus, or every sample every epoch."""
-    if not uses_difficulty(experiment):
-        return Curriculum.everything(len(data.train))
-    if experiment["curriculum_pacing"] != "linear":
-        raise ValueError(f"curriculum_pacing {experiment['curriculum_pacing']!r} is not linear")
-    return Curriculum.by_difficulty(
-        data.difficulty,
-        data.train.corpus,
-        experiment["curriculum_start"],
-        experiment["curriculum_epochs"],
-    )
-
-
 def build_model(experiment: dict, train: Split) -> EmotionClassifier:
     """The classifier, standardising each modality with the training split's statistics."""
-    stats = {m: standardisation(x) for m, x in train.x.items()}
-    dims = {m: x.shape[1] for m, x in train.x.items()}
-    return EmotionClassifier(ModelConfig.from_experiment(experiment, dims), stats)
+    sequences = {m: x for m, x in train.x.items() if isinstance(x, Sequences)}
+    if sequences:
+        print("sequences: " + "; ".join(s.describe(m) for m, s in sequences.items()))
+    stats = {
+        m: sequence_standardisation(x) if isinstance(x, Sequences) else standardisation(x)
+        for m, x in train.x.items()
+    }
+    dims = {m: x.dim if isinstance(x, Sequences) else x.shape[1] for m, x in train.x.items()}
+    config = ModelConfig.from_experiment(experiment, dims, sequences=bool(sequences))
+    return EmotionClassifier(config, stats)
 
 
 def evaluate(model: EmotionClassifier, split: Split, role: str) -> tuple[dict, pa.Table]:
@@ -69,52 +72,164 @@ def evaluate(model: EmotionClassifier, split: Split, role: str) -> tuple[dict, p
     return classification_metrics(y, pred), pa.table(columns, schema=PREDICTIONS_SCHEMA)
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """The files one training job reads."""
+
+    manifest: Path
+    indexes: list[Path]
+    audio_features: list[Path]
+    text_features: list[Path]
+    difficulty: list[Path]
+
+
 def train_seed(
+    experiment: dict, seed: int, inputs: Inputs, out_dir: Path, checkpoint_dir: Path
+) -> dict:
+    """Train the cross-corpus model of one seed; write out_dir/{metrics.json,
+    predictions.parquet, history.csv, model.pt}; return metrics."""
+    if experiment["evaluation_mode"] == "loso":
+        raise ValueError(
+            f"experiment {experiment['name']}: train_seed runs cross_corpus evaluation, "
+            "which evaluation_mode loso does not include"
+        )
+    data = _load(experiment, seed, inputs)
+    announce(_train_counts(experiment, data), experiment["test_datasets"])
+    return _run(
+        experiment, seed, data, Path(out_dir), _resume_path(checkpoint_dir, experiment, inputs)
+    )
+
+
+def train_fold(
     experiment: dict,
     seed: int,
-    manifest: Path,
-    indexes: list[Path],
-    audio_features: list[Path],
-    text_features: list[Path],
-    difficulty: list[Path],
+    fold: int,
+    share: float,
+    inputs: Inputs,
     out_dir: Path,
+    checkpoint_dir: Path,
 ) -> dict:
-    """Train one model for one seed; write out_dir/{metrics.json, predictions.parquet,
-    history.csv, model.pt}; return metrics."""
-    set_determinism(seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    given = {"audio": audio_features, "text": text_features}
-    features = {m: given[m] for m in modalities(experiment)}
-    scores = difficulty if uses_difficulty(experiment) else None
-    data = load_data(experiment, manifest, indexes, features, scores)
-    counts = {c: int((data.train.corpus == c).sum()) for c in experiment["train_dataset"]}
-    announce(counts, experiment["test_datasets"])
+    """Train leave-one-session-out fold `fold` (its session held out) of one seed; writes the
+    same files as train_seed, with the held-out session under `in_corpus`."""
+    data = _load(experiment, seed, inputs, fold, share)
+    (corpus,) = experiment["train_dataset"]
+    counts = _train_counts(experiment, data)
+    print(
+        f"🚀 LOSO fold {fold}: {corpus} without session {fold} ({counts[corpus]} samples) "
+        f"-> session {fold}"
+    )
+    resume = _resume_path(checkpoint_dir, experiment, inputs, fold)
+    return _run(experiment, seed, data, Path(out_dir), resume, {"fold": fold})
 
+
+def _load(experiment: dict, seed: int, inputs: Inputs, fold=None, share=None) -> Data:
+    set_determinism(seed)
+    given = {"audio": inputs.audio_features, "text": inputs.text_features}
+    features = {m: given[m] for m in modalities(experiment)}
+    scores = inputs.difficulty if uses_difficulty(experiment) else None
+    return load_data(experiment, inputs.manifest, inputs.indexes, features, scores, fold, share)
+
+
+def _train_counts(experiment: dict, data: Data) -> dict[str, int]:
+    return {c: int((data.train.corpus == c).sum()) for c in experiment["train_dataset"]}
+
+
+def _resume_path(checkpoint_dir: Path, experiment: dict, inputs: Inputs, fold=None) -> Path:
+    """Where the job's resume state lives, outside its declared outputs. The name hashes the
+    experiment and its input files (path, size, mtime), so a changed configuration or new
+    features never resume from a stale state."""
+    identity = {"experiment": experiment, "fold": fold, "files": {}}
+    for path in [
+        inputs.manifest,
+        *inputs.indexes,
+        *inputs.audio_features,
+        *inputs.text_features,
+        *inputs.difficulty,
+    ]:
+        stat = Path(path).stat()
+        identity["files"][str(path)] = [stat.st_size, stat.st_mtime_ns]
+    digest = hashlib.blake2b(
+        json.dumps(identity, sort_keys=True, default=str).encode(), digest_size=8
+    )
+    return Path(checkpoint_dir) / f"{digest.hexdigest()}.pt"
+
+
+def _run(
+    experiment: dict, seed: int, data: Data, out_dir: Path, resume: Path, extra: dict | None = None
+) -> dict:
+    """Fit, select the best epoch on validation UAR, evaluate it once on validation, the test
+    corpora and the in-corpus tests, write the outputs (metrics with `extra` keys), then drop
+    the resume state."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = build_model(experiment, data.train).to(device)
     train, val = data.train.to(device), data.val.to(device)
     rng = np.random.default_rng(seed)
-    result = fit(model, train, val, make_curriculum(experiment, data), experiment, rng)
+    labels = data.train.y.cpu().numpy()
+    curriculum = make_curriculum(experiment, data.train.corpus, labels, data.difficulty, seed)
+    resume.parent.mkdir(parents=True, exist_ok=True)
+    result = fit(model, train, val, curriculum, experiment, rng, resume)
     model.load_state_dict(result.best_state)
 
     val_metrics, val_predictions = evaluate(model, val, "val")
     tests = {c: evaluate(model, split.to(device), "test") for c, split in data.test.items()}
+    heldout = {c: evaluate(model, s.to(device), "heldout") for c, s in data.heldout.items()}
     metrics = {
         "experiment": experiment["name"],
         "train": train_name(experiment["train_dataset"]),
         "seed": seed,
+        **(extra or {}),
         "best_epoch": result.best_epoch,
         "validation": val_metrics,
         "test": {c: m for c, (m, _) in tests.items()},
+        "in_corpus": {c: m for c, (m, _) in heldout.items()},
         "n": {
             "train": len(train),
             "validation": len(val),
             "test": {c: len(split) for c, split in data.test.items()},
+            "in_corpus": {c: len(split) for c, split in data.heldout.items()},
         },
     }
-    out_dir = Path(out_dir)
-    predictions = pa.concat_tables([val_predictions, *(p for _, p in tests.values())])
-    write_parquet(predictions, out_dir / "predictions.parquet", PREDICTIONS_SCHEMA)
+    predictions = [
+        val_predictions,
+        *(p for _, p in tests.values()),
+        *(p for _, p in heldout.values()),
+    ]
+    write_parquet(
+        pa.concat_tables(predictions), out_dir / "predictions.parquet", PREDICTIONS_SCHEMA
+    )
     write_csv(pa.Table.from_pylist(result.history), out_dir / "history.csv")
     save_checkpoint(model, out_dir / "model.pt")
     write_text(json.dumps(metrics, indent=2) + "\n", out_dir / "metrics.json")
+    resume.unlink(missing_ok=True)
     return metrics
+
+
+def loso_mean(fold_metrics: list[Path], out: Path) -> dict:
+    """The seed's leave-one-session-out result: per metric the mean over folds of validation
+    and of the held-out session (confusion matrices summed), with the folds listed."""
+    folds = [json.loads(Path(p).read_text(encoding="utf-8")) for p in fold_metrics]
+    first = folds[0]
+    (corpus,) = first["in_corpus"]
+    summary = {
+        "experiment": first["experiment"],
+        "train": first["train"],
+        "seed": first["seed"],
+        "folds": [f["fold"] for f in folds],
+        "validation": mean_metrics([f["validation"] for f in folds]),
+        "test": {},
+        "in_corpus": {corpus: mean_metrics([f["in_corpus"][corpus] for f in folds])},
+        "n": {
+            "validation": sum(f["n"]["validation"] for f in folds),
+            "test": {},
+            "in_corpus": {corpus: sum(f["n"]["in_corpus"][corpus] for f in folds)},
+        },
+    }
+    write_text(json.dumps(summary, indent=2) + "\n", out)
+    return summary
+
+
+def mean_metrics(metrics: list[dict]) -> dict:
+    """Mean UAR, accuracy and macro-F1 over folds; the confusion matrices summed."""
+    mean = {k: float(np.mean([m[k] for m in metrics])) for k in ("uar", "accuracy", "macro_f1")}
+    confusion = np.sum([np.asarray(m["confusion"]) for m in metrics], axis=0)
+    return mean | {"confusion": confusion.tolist()}

@@ -12,14 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
 from xcorpus.config import train_name
 from xcorpus.features.shards import read_feature_set
 from xcorpus.labels import CLASS_INDEX
+from xcorpus.manifest import loso_roles
+from xcorpus.train.sequences import Sequences
 
-ROLES = ("train", "val", "test")
+ROLES = ("train", "val", "heldout", "test")
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class Split:
 
     utt_id: np.ndarray
     corpus: np.ndarray
-    x: dict[str, torch.Tensor]
+    x: dict[str, torch.Tensor | Sequences]  # utterance vectors, or frame/token sequences
     y: torch.Tensor
 
     def __len__(self) -> int:
@@ -36,8 +39,18 @@ class Split:
 
     def take(self, rows: np.ndarray) -> "Split":
         index = torch.from_numpy(rows)
-        x = {m: t[index] for m, t in self.x.items()}
+        x = {m: t.take(rows) if isinstance(t, Sequences) else t[index] for m, t in self.x.items()}
         return Split(self.utt_id[rows], self.corpus[rows], x, self.y[index])
+
+    @property
+    def has_sequences(self) -> bool:
+        return any(isinstance(t, Sequences) for t in self.x.values())
+
+    def inputs(self, rows: torch.Tensor) -> dict:
+        """The model's input for `rows`: vectors sliced, or sequences padded with their masks."""
+        return {
+            m: t.batch(rows) if isinstance(t, Sequences) else t[rows] for m, t in self.x.items()
+        }
 
     def to(self, device: torch.device) -> "Split":
         x = {m: t.to(device) for m, t in self.x.items()}
@@ -50,7 +63,8 @@ class Data:
 
     train: Split
     val: Split
-    test: dict[str, Split]
+    test: dict[str, Split]  # cross-corpus tests, per test corpus
+    heldout: dict[str, Split]  # in-corpus tests (official test split, LOSO session), per corpus
     difficulty: np.ndarray | None
 
 
@@ -60,9 +74,14 @@ def load_data(
     indexes: list[Path],
     features: dict[str, list[Path]],
     difficulty: list[Path] | None,
+    fold: int | None = None,
+    share: float | None = None,
 ) -> Data:
-    """The experiment's train/val/test splits; `difficulty` None means no curriculum.
+    """The experiment's splits; `difficulty` None means no curriculum.
 
+    Cross-corpus (fold None): the manifest's roles. One leave-one-session-out fold: the training
+    corpus's rows only, session `fold` held out as the in-corpus test and a `share` of the other
+    sessions' speakers validating (manifest.loso_roles); no other corpus is tested.
     Training rows are ordered by corpus in `train_dataset` order (so corpus blocks are
     contiguous, as the console summary reports), manifest order within a corpus.
     """
@@ -72,35 +91,56 @@ def load_data(
     _require(rows, rows["label"].isna(), "has no label in the corpus indexes")
     unknown = ~rows["label"].isin(list(CLASS_INDEX))
     _require(rows, unknown, f"has a label outside {list(CLASS_INDEX)}")
+    if fold is not None:
+        rows = fold_rows(rows, experiment, fold, share)
     y = torch.tensor(rows["label"].map(CLASS_INDEX).to_numpy(np.int64))
-    x = {
-        kind: torch.from_numpy(read_features(rows, kind, paths)) for kind, paths in features.items()
-    }
+    tables = {kind: read_feature_table(kind, paths) for kind, paths in features.items()}
+    sequences = uses_sequences(experiment, tables)
+    x = {kind: read_features(rows, table, sequences) for kind, table in tables.items()}
     full = Split(rows["utt_id"].to_numpy(object), rows["corpus"].to_numpy(object), x, y)
     role = rows["role"].to_numpy(object)
     train = np.flatnonzero(role == "train")
+
+    def of(role_name: str, corpus: str) -> Split:
+        return full.take(np.flatnonzero((role == role_name) & (full.corpus == corpus)))
+
+    heldout = [
+        c for c in experiment["train_dataset"] if ((role == "heldout") & (full.corpus == c)).any()
+    ]
+    tests = experiment["test_datasets"] if fold is None else []
     return Data(
         train=full.take(train),
         val=full.take(np.flatnonzero(role == "val")),
-        test={
-            c: full.take(np.flatnonzero((role == "test") & (full.corpus == c)))
-            for c in experiment["test_datasets"]
-        },
+        test={c: of("test", c) for c in tests},
+        heldout={c: of("heldout", c) for c in heldout},
         difficulty=None if difficulty is None else read_difficulty(rows.iloc[train], difficulty),
     )
 
 
+def fold_rows(rows: pd.DataFrame, experiment: dict, fold: int, share: float) -> pd.DataFrame:
+    """The training corpus's rows with their roles in leave-one-session-out fold `fold`."""
+    (corpus,) = experiment["train_dataset"]
+    rows = rows[(rows["corpus"] == corpus) & rows["fold"].notna()].reset_index(drop=True)
+    if fold not in set(rows["fold"].astype(int)):
+        raise ValueError(f"{corpus} has no session {fold} in the manifest")
+    sessions = rows["fold"].astype(int).to_numpy()
+    roles = loso_roles(rows["speaker"].to_numpy(object), sessions, fold, corpus, share)
+    rows = rows.assign(role=roles)
+    order = np.argsort(
+        rows["role"].map({r: i for i, r in enumerate(ROLES)}).to_numpy(), kind="stable"
+    )
+    return rows.iloc[order].reset_index(drop=True)
+
+
 def ordered_manifest(experiment: dict, path: Path) -> pd.DataFrame:
     """Manifest rows, checked against the experiment, train rows first in train_dataset order."""
-    if experiment["evaluation_mode"] != "cross_corpus":
-        raise ValueError(
-            f"experiment {experiment['name']}: train_seed runs cross_corpus evaluation, "
-            f"not {experiment['evaluation_mode']!r}"
-        )
-    rows = pq.read_table(path, columns=["utt_id", "corpus", "role"]).to_pandas()
+    rows = pq.read_table(path, columns=["utt_id", "corpus", "role", "fold"]).to_pandas()
     _require(rows, ~rows["role"].isin(ROLES), f"has a role outside {ROLES}")
     _require(rows, rows.duplicated(["corpus", "utt_id"]), f"appears twice in {path}")
     train, test = experiment["train_dataset"], experiment["test_datasets"]
+    stray_heldout = sorted(set(rows.loc[rows["role"] == "heldout", "corpus"]) - set(train))
+    if stray_heldout:
+        raise ValueError(f"{path}: heldout rows of {stray_heldout[0]}, which is not trained on")
     for role, corpora in (("train", train), ("val", train), ("test", test)):
         present = rows.loc[rows["role"] == role, "corpus"]
         if stray := sorted(set(present) - set(corpora)):
@@ -117,28 +157,48 @@ def ordered_manifest(experiment: dict, path: Path) -> pd.DataFrame:
 
 
 def read_labels(paths: list[Path]) -> pd.DataFrame:
-    """(corpus, utt_id, label) of every utterance in the corpus indexes."""
-    tables = [pq.read_table(p, columns=["corpus", "utt_id", "label"]).to_pandas() for p in paths]
+    """(corpus, utt_id, label, speaker) of every utterance in the corpus indexes."""
+    columns = ["corpus", "utt_id", "label", "speaker"]
+    tables = [pq.read_table(p, columns=columns).to_pandas() for p in paths]
     labels = pd.concat(tables, ignore_index=True)
     _require(labels, labels.duplicated(["corpus", "utt_id"]), "appears twice in the indexes")
     return labels
 
 
-def read_features(rows: pd.DataFrame, kind: str, paths: list[Path]) -> np.ndarray:
-    """Embedding matrix (float32, one row per manifest row) of one feature set."""
+def read_feature_table(kind: str, paths: list[Path]) -> pa.Table:
+    """All shards of one feature set, checked to hold `kind` features; named in its metadata."""
     if not paths:
         raise ValueError(f"modality needs {kind} features, but no {kind} feature shards were given")
     table = read_feature_set(paths)
-    metadata = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    metadata = feature_table_metadata(table)
     where = os.path.commonpath([Path(p).parent for p in paths])
     name = f"{kind} feature set {metadata.get('backend', '?')} ({where})"
     if metadata.get("modality", kind) != kind:
         raise ValueError(f"{name} holds {metadata['modality']} features, not {kind}")
+    return table.replace_schema_metadata({**metadata, "name": name})
+
+
+def feature_table_metadata(table: pa.Table) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+
+
+def uses_sequences(experiment: dict, tables: dict[str, pa.Table]) -> bool:
+    """Cross-attention attends over sequences when both feature sets stored them."""
+    frames = [feature_table_metadata(t).get("granularity") == "frames" for t in tables.values()]
+    return experiment["fusion_type"] == "cross_attention" and len(tables) == 2 and all(frames)
+
+
+def read_features(rows: pd.DataFrame, table: pa.Table, sequences: bool) -> torch.Tensor | Sequences:
+    """One feature set's inputs, one per manifest row: the embedding matrix (float32), or the
+    frame/token sequences when `sequences`."""
+    name = feature_table_metadata(table)["name"]
     positions = pd.Index(table.column("utt_id").to_numpy()).get_indexer(rows["utt_id"])
     _require(rows, positions < 0, f"has no row in the {name}")
+    if sequences:
+        return Sequences.from_table(table, positions)
     column = table.column("embedding").combine_chunks()
     matrix = column.flatten().to_numpy().reshape(len(column), column.type.list_size)
-    return np.ascontiguousarray(matrix[positions], dtype=np.float32)
+    return torch.from_numpy(np.ascontiguousarray(matrix[positions], dtype=np.float32))
 
 
 def read_difficulty(rows: pd.DataFrame, paths: list[Path]) -> np.ndarray:

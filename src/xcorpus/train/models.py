@@ -2,6 +2,10 @@
 
 Standardisation statistics are buffers of the model, so a saved model evaluates any corpus with
 the statistics of the data it was trained on (a test corpus's own statistics would leak it).
+
+A model built with `sequences` takes each modality as a SequenceBatch of padded frames (audio)
+or tokens (text) and cross-attends over them; that is only meaningful for cross_attention over
+two modalities, so concat, gated and single-modality models always take utterance vectors.
 """
 
 from dataclasses import asdict, dataclass
@@ -12,6 +16,7 @@ from torch import nn
 
 from xcorpus.labels import CLASSES
 from xcorpus.tables import atomic
+from xcorpus.train.sequences import SequenceBatch, Sequences
 
 FUSIONS = ("concat", "gated", "cross_attention")
 
@@ -23,15 +28,19 @@ class ModelConfig:
     fusion: str
     num_heads: int
     dropout: float
+    sequences: bool = False  # inputs are SequenceBatches (cross_attention over two modalities)
 
     @classmethod
-    def from_experiment(cls, experiment: dict, input_dims: dict[str, int]) -> "ModelConfig":
+    def from_experiment(
+        cls, experiment: dict, input_dims: dict[str, int], sequences: bool = False
+    ) -> "ModelConfig":
         return cls(
             input_dims=input_dims,
             hidden_dim=experiment["fusion_hidden_dim"],
             fusion=experiment["fusion_type"],
             num_heads=experiment["num_attention_heads"],
             dropout=experiment["dropout"],
+            sequences=sequences,
         )
 
 
@@ -39,6 +48,32 @@ def standardisation(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-feature mean and std of the training matrix; constant features get std 1."""
     x64 = x.double()
     mean, std = x64.mean(dim=0), x64.std(dim=0, correction=0)
+    std = torch.where(std > 1e-8, std, torch.ones_like(std))
+    return mean.float(), std.float()
+
+
+def sequence_standardisation(
+    sequences: Sequences, chunk: int = 16384
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature mean and std over every frame of the training sequences (so a long utterance
+    weighs as many frames as it has); constant features get std 1.
+
+    The flat frames hold no padding, so this streams over them `chunk` frames at a time (float32
+    statistics per chunk, merged in float64 with Chan et al.'s pairwise update), never making a
+    dense float64 copy of them all.
+    """
+    values = sequences.values
+    if not len(values):
+        raise ValueError("no frames to standardise with")
+    mean = torch.zeros(values.shape[1], dtype=torch.float64, device=values.device)
+    squares, seen = torch.zeros_like(mean), 0
+    for part in values.split(chunk):
+        var_part, mean_part = torch.var_mean(part.float(), dim=0, correction=0)
+        k, delta = len(part), mean_part.double() - mean
+        mean += delta * k / (seen + k)
+        squares += var_part.double() * k + delta**2 * seen * k / (seen + k)
+        seen += k
+    std = (squares / seen).sqrt()
     std = torch.where(std > 1e-8, std, torch.ones_like(std))
     return mean.float(), std.float()
 
@@ -83,6 +118,10 @@ class CrossAttentionFusion(nn.Module):
     parity with the seed's configurations.
     """
 
+    announcement = (
+        "cross_attention over one token per modality: utterance-level features carry no sequence"
+    )
+
     def __init__(self, hidden_dim: int, num_heads: int, dropout: float):
         super().__init__()
         if hidden_dim % num_heads:
@@ -94,17 +133,48 @@ class CrossAttentionFusion(nn.Module):
         self.b_to_a = nn.MultiheadAttention(hidden_dim, num_heads, dropout, batch_first=True)
         self.norm_a = nn.LayerNorm(hidden_dim)
         self.norm_b = nn.LayerNorm(hidden_dim)
-        print(
-            "cross_attention over one token per modality: "
-            "utterance-level features carry no sequence"
-        )
+        print(self.announcement)
+
+    def attend(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        pad_a: torch.Tensor | None = None,
+        pad_b: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, length, hidden) a and b after attending to each other's unpadded positions."""
+        a_att, _ = self.a_to_b(a, b, b, key_padding_mask=pad_b, need_weights=False)
+        b_att, _ = self.b_to_a(b, a, a, key_padding_mask=pad_a, need_weights=False)
+        return self.norm_a(a + a_att), self.norm_b(b + b_att)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        a, b = a.unsqueeze(1), b.unsqueeze(1)
-        a_att, _ = self.a_to_b(a, b, b, need_weights=False)
-        b_att, _ = self.b_to_a(b, a, a, need_weights=False)
-        fused = [self.norm_a(a + a_att), self.norm_b(b + b_att)]
-        return torch.cat(fused, dim=-1).squeeze(1)
+        a, b = self.attend(a.unsqueeze(1), b.unsqueeze(1))
+        return torch.cat([a, b], dim=-1).squeeze(1)
+
+
+class SequenceCrossAttentionFusion(CrossAttentionFusion):
+    """Cross-attention between the two modalities' sequences (audio frames <-> text tokens),
+    each side then mean-pooled over its own unpadded positions, and the two concatenated.
+
+    Padding is masked everywhere it could enter (keys, pooling), so padding a batch to a longer
+    length leaves every item's output unchanged.
+    """
+
+    announcement = (
+        "cross_attention over sequences: audio frames attend to text tokens and text tokens "
+        "to audio frames, with key padding masks"
+    )
+
+    def forward(self, a: SequenceBatch, b: SequenceBatch) -> torch.Tensor:
+        a_out, b_out = self.attend(a.frames, b.frames, a.padding, b.padding)
+        return torch.cat([masked_mean(a_out, a.padding), masked_mean(b_out, b.padding)], dim=-1)
+
+
+def masked_mean(x: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+    """Mean of (batch, length, hidden) x over the positions where `padding` is False."""
+    valid = (~padding).unsqueeze(-1)
+    total = x.masked_fill(~valid, 0.0).sum(dim=1)
+    return total / valid.sum(dim=1).clamp(min=1)
 
 
 def build_fusion(config: ModelConfig) -> tuple[nn.Module | None, int]:
@@ -117,13 +187,23 @@ def build_fusion(config: ModelConfig) -> tuple[nn.Module | None, int]:
     if config.fusion == "gated":
         return GatedFusion(h), h
     if config.fusion == "cross_attention":
-        return CrossAttentionFusion(h, config.num_heads, config.dropout), 2 * h
+        kind = SequenceCrossAttentionFusion if config.sequences else CrossAttentionFusion
+        return kind(h, config.num_heads, config.dropout), 2 * h
     raise ValueError(f"unknown fusion_type {config.fusion!r}; known: {', '.join(FUSIONS)}")
 
 
 class EmotionClassifier(nn.Module):
+    """Input: modality -> (batch, dim) utterance vectors, or with `config.sequences` modality ->
+    SequenceBatch; `stats` are the matching training statistics (`standardisation` of the
+    vectors, `sequence_standardisation` of the sequences)."""
+
     def __init__(self, config: ModelConfig, stats: dict[str, tuple[torch.Tensor, torch.Tensor]]):
         super().__init__()
+        if config.sequences and (config.fusion != "cross_attention" or len(config.input_dims) != 2):
+            raise ValueError(
+                "sequences are used only by cross_attention over two modalities; fusion "
+                f"{config.fusion} over {', '.join(config.input_dims)} takes utterance vectors"
+            )
         self.config = config
         h = config.hidden_dim
         self.encoders = nn.ModuleDict(
@@ -134,10 +214,20 @@ class EmotionClassifier(nn.Module):
             nn.Linear(width, h), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(h, len(CLASSES))
         )
 
-    def forward(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
-        hidden = [encoder(x[m]) for m, encoder in self.encoders.items()]
+    def forward(self, x: dict[str, torch.Tensor | SequenceBatch]) -> torch.Tensor:
+        if self.config.sequences:
+            hidden = [self._encode_sequence(m, x[m]) for m in self.encoders]
+        else:
+            hidden = [encoder(x[m]) for m, encoder in self.encoders.items()]
         fused = hidden[0] if self.fusion is None else self.fusion(*hidden)
         return self.head(fused)
+
+    def _encode_sequence(self, modality: str, batch: SequenceBatch) -> SequenceBatch:
+        """Project every frame; padded positions are zeroed so whatever they held stays out."""
+        if not isinstance(batch, SequenceBatch):
+            raise TypeError(f"this model takes {modality} as a SequenceBatch (Sequences.batch)")
+        hidden = self.encoders[modality](batch.frames)
+        return SequenceBatch(hidden.masked_fill(batch.padding.unsqueeze(-1), 0.0), batch.padding)
 
 
 def save_checkpoint(model: EmotionClassifier, path: Path) -> None:
