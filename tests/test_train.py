@@ -301,3 +301,12 @@ def test_class_weights_inverse_frequency_mean_one():
     inverse = np.array([1 / 6, 1 / 3, 1.0])
     expected = inverse / inverse.mean()
     np.testing.assert_allclose(weights.numpy(), [*expected, 0.0], rtol=1e-6)
+
+
+def test_missing_training_class_is_a_warning(capsys):
+    from xcorpus.train import warn_missing_classes
+
+    warn_missing_classes(np.array([0, 1, 1, 3]))
+    assert "warning: the training set has no sad utterances" in capsys.readouterr().out
+    warn_missing_classes(np.array([0, 1, 2, 3]))
+    assert capsys.readouterr().out == ""

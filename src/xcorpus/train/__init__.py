@@ -165,6 +165,7 @@ def _run(
     train, val = data.train.to(device), data.val.to(device)
     rng = np.random.default_rng(seed)
     labels = data.train.y.cpu().numpy()
+    warn_missing_classes(labels)
     curriculum = make_curriculum(experiment, data.train.corpus, labels, data.difficulty, seed)
     resume.parent.mkdir(parents=True, exist_ok=True)
     result = fit(model, train, val, curriculum, experiment, rng, resume)
@@ -202,6 +203,14 @@ def _run(
     write_text(json.dumps(metrics, indent=2) + "\n", out_dir / "metrics.json")
     resume.unlink(missing_ok=True)
     return metrics
+
+
+def warn_missing_classes(labels: np.ndarray) -> None:
+    """A training set without some class still trains (that class is never predicted well and
+    its recall counts as 0 in UAR); say so in the log rather than stop."""
+    missing = [c for i, c in enumerate(CLASSES) if not (labels == i).any()]
+    if missing:
+        print(f"warning: the training set has no {', '.join(missing)} utterances")
 
 
 def loso_mean(fold_metrics: list[Path], out: Path) -> dict:
