@@ -6,6 +6,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/index.smk"
@@ -14,13 +17,12 @@ include: "workflow/rules/difficulty.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
-        "results/cross_corpus_uar.csv",
-        "results/cross_corpus_uar.md",
-        expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS),
+        final_outputs(),
 
 
 onsuccess:

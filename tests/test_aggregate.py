@@ -3,11 +3,16 @@ import math
 
 import pyarrow.csv as pacsv
 import pytest
+from scipy import stats
 
 from xcorpus.aggregate import (
+    Run,
     cross_corpus_table,
     experiment_table,
+    latex_table,
     markdown_table,
+    missing_seeds,
+    read_experiment,
     read_run,
     write_experiment_table,
     write_summary,
@@ -43,7 +48,7 @@ def test_experiment_table_mean_and_sample_std():
         *(
             (stat, split)
             for split in ("validation", "MSPP", "CMUMOSEI")
-            for stat in ("mean", "std")
+            for stat in ("mean", "std", "ci95_low", "ci95_high")
         ),
     ]
     summary = {(r["seed"], r["split"]): r for r in rows}
@@ -56,15 +61,34 @@ def test_experiment_table_mean_and_sample_std():
     assert summary["mean", "MSPP"]["n"] == 50
     assert summary["std", "MSPP"]["n"] is None
     assert {r["experiment"] for r in rows} == {"A"}
+    assert {r["n_seeds"] for r in rows if r["seed"] in "123"} == {1}
+    assert {r["n_seeds"] for r in rows if r["seed"] not in "123"} == {3}
+    assert {r["missing_seeds"] for r in rows} == {None}
+
+
+def test_experiment_table_t_confidence_interval():
+    rows = experiment_table("A", "IEMO+MSPI", THREE_SEEDS).to_pylist()
+    summary = {(r["seed"], r["split"]): r for r in rows}
+    low, high = stats.t.interval(0.95, 2, loc=0.5, scale=math.sqrt(0.03) / math.sqrt(3))
+    assert summary["ci95_low", "MSPP"]["uar"] == pytest.approx(low)
+    assert summary["ci95_high", "MSPP"]["uar"] == pytest.approx(high)
+    assert summary["ci95_high", "MSPP"]["uar"] - 0.5 == pytest.approx(
+        4.302653 * math.sqrt(0.03 / 3)
+    )
+    assert summary["ci95_low", "MSPP"]["accuracy"] == pytest.approx(low + 0.1)
+    assert summary["ci95_low", "CMUMOSEI"]["macro_f1"] == pytest.approx(0.2)  # no spread
+    assert summary["ci95_low", "MSPP"]["n"] is None
 
 
 def test_one_seed_has_null_std():
     rows = experiment_table("A", "IEMO+MSPI", {1: THREE_SEEDS[1]}).to_pylist()
-    std = [r for r in rows if r["seed"] == "std"]
-    assert std and all(r["uar"] is None and r["accuracy"] is None for r in std)
-    table = cross_corpus_table([("A", "IEMO+MSPI", {1: THREE_SEEDS[1]})]).to_pylist()
+    spread = [r for r in rows if r["seed"] in ("std", "ci95_low", "ci95_high")]
+    assert len(spread) == 9
+    assert all(r["uar"] is None and r["accuracy"] is None for r in spread)
+    table = cross_corpus_table([Run("A", "IEMO+MSPI", {1: THREE_SEEDS[1]})]).to_pylist()
     assert table[0]["in_corpus_uar_mean"] == 0.5
     assert table[0]["in_corpus_uar_std"] is None
+    assert table[0]["in_corpus_uar_ci95_low"] is None
 
 
 def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
@@ -72,15 +96,16 @@ def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
         7: fake_metrics(7, 0.8, {"IEMO": 0.6, "CMUMOSEI": 0.5}, "B", "MSPI+MSPP"),
         8: fake_metrics(8, 0.6, {"IEMO": 0.4, "CMUMOSEI": 0.5}, "B", "MSPI+MSPP"),
     }
-    table = cross_corpus_table([("A", "IEMO+MSPI", THREE_SEEDS), ("B", "MSPI+MSPP", other)])
+    table = cross_corpus_table([Run("A", "IEMO+MSPI", THREE_SEEDS), Run("B", "MSPI+MSPP", other)])
     assert table.column_names == [
         "experiment",
         "train",
         "n_seeds",
+        "missing_seeds",
         *(
             f"{c}_uar_{s}"
             for c in ("in_corpus", "MSPP", "CMUMOSEI", "IEMO")
-            for s in ("mean", "std")
+            for s in ("mean", "std", "ci95_low", "ci95_high")
         ),
     ]
     a, b = table.to_pylist()
@@ -90,11 +115,13 @@ def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
     assert b["IEMO_uar_mean"] == pytest.approx(0.5)
     assert b["IEMO_uar_std"] == pytest.approx(math.sqrt(0.02))
     assert a["MSPP_uar_std"] == pytest.approx(math.sqrt(0.03))
+    assert b["IEMO_uar_ci95_high"] == pytest.approx(0.5 + 12.7062 * math.sqrt(0.02 / 2))
+    assert b["IEMO_uar_ci95_low"] == pytest.approx(0.5 - 12.7062 * math.sqrt(0.02 / 2))
 
 
 def test_markdown_table():
     other = {7: fake_metrics(7, 0.8, {"IEMO": 0.6}, "B", "MSPI+MSPP")}
-    table = cross_corpus_table([("A", "IEMO+MSPI", THREE_SEEDS), ("B", "MSPI+MSPP", other)])
+    table = cross_corpus_table([Run("A", "IEMO+MSPI", THREE_SEEDS), Run("B", "MSPI+MSPP", other)])
     assert markdown_table(table) == (
         "| Experiment | Train | Seeds | In-corpus (val) | MSPP | CMUMOSEI | IEMO |\n"
         "|---|---|---:|---:|---:|---:|---:|\n"
@@ -134,10 +161,13 @@ def test_read_run_and_write_tables(tmp_path, capsys):
         read_run([paths[0], paths[0]])
 
     write_experiment_table(run, tmp_path / "tables" / "A.csv")
-    markdown = write_summary([run], tmp_path / "cross_corpus_uar.csv", tmp_path / "x.md")
+    markdown = write_summary(
+        [run], tmp_path / "cross_corpus_uar.csv", tmp_path / "x.md", tmp_path / "x.tex"
+    )
     assert capsys.readouterr().out == markdown
     assert (tmp_path / "x.md").read_text() == markdown
-    assert pacsv.read_csv(tmp_path / "tables" / "A.csv").num_rows == 9 + 6
+    assert (tmp_path / "x.tex").read_text().startswith(r"\begin{tabular}")
+    assert pacsv.read_csv(tmp_path / "tables" / "A.csv").num_rows == 9 + 12
     summary = pacsv.read_csv(tmp_path / "cross_corpus_uar.csv").to_pylist()
     assert summary[0]["MSPP_uar_mean"] == pytest.approx(0.5)
 
@@ -173,5 +203,83 @@ def test_official_in_corpus_test_is_its_own_split():
     m = fake_metrics(1, 0.6, {"IEMO": 0.4}, name="C", train="MSPP")
     m["in_corpus"] = {"MSPP": {"uar": 0.45, "accuracy": 0.5, "macro_f1": 0.4, "confusion": []}}
     m["n"]["in_corpus"] = {"MSPP": 30}
-    summary = cross_corpus_table([("C", "MSPP", {1: m})]).to_pylist()[0]
+    summary = cross_corpus_table([Run("C", "MSPP", {1: m})]).to_pylist()[0]
     assert summary["MSPP in-corpus_uar_mean"] == 0.45 and summary["IEMO_uar_mean"] == 0.4
+
+
+def test_latex_table_escapes_and_bolds_the_best_test_cell():
+    other = {
+        7: fake_metrics(7, 0.9, {"MSPP": 0.6, "CMUMOSEI": 0.3}, "B_1", "MSPI+MSPP&X"),
+        8: fake_metrics(8, 0.9, {"MSPP": 0.6, "CMUMOSEI": 0.3}, "B_1", "MSPI+MSPP&X"),
+    }
+    table = cross_corpus_table(
+        [Run("A", "IEMO+MSPI", THREE_SEEDS), Run("B_1", "MSPI+MSPP&X", other)]
+    )
+    assert latex_table(table) == (
+        "\\begin{tabular}{llrrrr}\n"
+        "\\toprule\n"
+        "Experiment & Train & Seeds & In-corpus (val) & MSPP & CMUMOSEI \\\\\n"
+        "\\midrule\n"
+        "A & IEMO+MSPI & 3 & 0.600 $\\pm$ 0.100 & 0.500 $\\pm$ 0.173"
+        " & \\textbf{0.300 $\\pm$ 0.000} \\\\\n"
+        "B\\_1 & MSPI+MSPP\\&X & 2 & 0.900 $\\pm$ 0.000 & \\textbf{0.600 $\\pm$ 0.000}"
+        " & \\textbf{0.300 $\\pm$ 0.000} \\\\\n"
+        "\\bottomrule\n"
+        "\\end{tabular}\n"
+    )
+
+
+def write_seeds(tmp_path, name: str, seeds: dict[int, dict], kind="metrics") -> list:
+    paths = []
+    for seed, metrics in seeds.items():
+        paths.append(tmp_path / "runs" / name / f"seed-{seed}" / f"{kind}.json")
+        paths[-1].parent.mkdir(parents=True, exist_ok=True)
+        paths[-1].write_text(json.dumps(metrics))
+    return paths
+
+
+def test_missing_seeds_are_reported_not_averaged_away(tmp_path, capsys):
+    experiment = {"name": "A", "seeds": [1, 2, 3, 5], "evaluation_mode": "cross_corpus"}
+    stale = {9: fake_metrics(9, 0.1, {"MSPP": 0.1, "CMUMOSEI": 0.1})}  # no longer configured
+    paths = write_seeds(tmp_path, "A", {1: THREE_SEEDS[1], 3: THREE_SEEDS[3]} | stale)
+    assert missing_seeds(experiment, paths) == (2, 5)
+    run = read_experiment(experiment, paths)
+    assert (list(run.metrics), run.missing) == ([1, 3], (2, 5))
+    assert "seed(s) 2, 5; aggregating 2 of 4" in capsys.readouterr().out
+
+    rows = experiment_table(*run).to_pylist()
+    mean = next(r for r in rows if (r["seed"], r["split"]) == ("mean", "MSPP"))
+    assert (mean["uar"], mean["n_seeds"], mean["missing_seeds"]) == (0.55, 2, "2;5")
+    summary = cross_corpus_table([run, Run("B", "IEMO", {1: THREE_SEEDS[1]})])
+    assert summary.to_pylist()[0]["n_seeds"] == 2
+    assert summary.to_pylist()[0]["missing_seeds"] == "2;5"
+    markdown = markdown_table(summary)
+    assert "| A | IEMO+MSPI | 2 of 4 | 0.600 ± 0.141 |" in markdown
+    assert "| B | IEMO | 1 | 0.500 |" in markdown
+    assert markdown.endswith("Missing seeds (no results, not averaged): A: seed(s) 2, 5.\n")
+    assert "& 2 of 4 &" in latex_table(summary)
+
+
+def test_a_seed_with_part_of_its_results_is_missing(tmp_path):
+    experiment = {"name": "B", "seeds": [1, 2], "evaluation_mode": "both"}
+    cross = {s: fake_metrics(s, 0.6, {"MSPP": 0.4}, "B", "IEMO") for s in (1, 2)}
+    loso = fake_metrics(1, 0.55, {}, "B", "IEMO") | {
+        "folds": [1, 2],
+        "in_corpus": {"IEMO": {"uar": 0.5, "accuracy": 0.5, "macro_f1": 0.5, "confusion": []}},
+    }
+    loso["n"] = {"validation": 90, "test": {}, "in_corpus": {"IEMO": 200}}
+    paths = write_seeds(tmp_path, "B", cross) + write_seeds(tmp_path, "B", {1: loso}, "loso")
+    run = read_experiment(experiment, paths)
+    assert (list(run.metrics), run.missing) == ([1], (2,))
+    assert "IEMO LOSO" in {r["split"] for r in experiment_table(*run).to_pylist()}
+
+
+def test_aggregating_no_seed_names_the_experiment(tmp_path):
+    experiment = {"name": "A", "seeds": [1, 2], "evaluation_mode": "loso"}
+    paths = write_seeds(tmp_path, "A", {1: THREE_SEEDS[1]})  # cross-corpus only
+    with pytest.raises(ValueError, match=r"experiment A: none of its seeds \[1, 2\]"):
+        read_experiment(experiment, paths)
+    with pytest.raises(ValueError, match="experiment A: none"):
+        read_experiment(experiment, [])
+    with pytest.raises(ValueError, match="results of A given for C"):
+        missing_seeds(experiment | {"name": "C"}, paths)

@@ -33,6 +33,7 @@ def write_config(workdir: Path, utterances: int, experiments: list[dict], **extr
         "corpora": corpora,
         "features": {"egemaps": {"backend": "egemaps", "shards": 2}},
         "experiments": experiments,
+        "wandb_mode": "disabled",  # tiny_run checks the offline W&B runs
     } | extra
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -52,6 +53,8 @@ def tiny_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
             experiment("IEMO_only", "IEMO"),
             experiment("IEMO+MSPI", ["IEMO", "MSPI"], curriculum_epochs=5),
         ],
+        wandb_mode="offline",
+        comparisons=[{"name": "add_MSPI", "a": "IEMO_only", "b": "IEMO+MSPI"}],
     )
     return workdir, snakemake(workdir)
 
@@ -77,6 +80,62 @@ def test_tiny_workflow_writes_every_stage(tiny_run):
     table = (results / "cross_corpus_uar.md").read_text()
     assert "IEMO+MSPI" in table and "SAMSEMO" in table
     assert table.strip() in run.stdout
+
+
+def test_report_builds_with_every_figure(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+    for experiment in ("IEMO_only", "IEMO+MSPI"):
+        for plot in ("confusion", "learning_curves", "accuracy_by_difficulty"):
+            png = workdir / f"results/plots/{experiment}/{plot}.png"
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    run = snakemake(workdir, "--report", "results/report.html")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (workdir / "results/report.html").stat().st_size > 100_000
+    # The report bundles the figures with their captions (checked by their file names here;
+    # the HTML itself is an app that renders them).
+    html = (workdir / "results/report.html").read_text(encoding="utf-8", errors="replace")
+    for name in ("cross_corpus_uar.png", "confusion.png", "learning_curves.png"):
+        assert name in html
+
+
+def test_weights_and_biases_runs_are_written_offline(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+    runs = sorted((workdir / "results/wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(runs) == 2 * 2 + 2  # one per seed, one AVERAGED_{train} per experiment
+    assert not (workdir / "wandb").exists()  # nothing outside results/
+
+
+def test_comparison_and_latex_table(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+    rows = pacsv.read_csv(workdir / "results/comparisons.csv").to_pylist()
+    # Only the test corpora both experiments saw, with the same utterances; never validation.
+    assert [r["split"] for r in rows] == ["MSPP", "CMUMOSEI", "SAMSEMO"]
+    for row in rows:
+        assert (row["comparison"], row["a"], row["b"], row["n_seeds"]) == (
+            "add_MSPI",
+            "IEMO_only",
+            "IEMO+MSPI",
+            2,
+        )
+        assert row["boot_ci95_low"] <= row["diff_mean"] <= row["boot_ci95_high"]
+    tex = (workdir / "results/cross_corpus_uar.tex").read_text()
+    assert "\\toprule" in tex and "IEMO+MSPI" in tex and "\\textbf{" in tex
+
+
+def test_tables_from_the_seeds_that_finished(tiny_run, tmp_path):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)
+    (copy / "results/runs/IEMO_only/seed-2/metrics.json").unlink()
+    run = snakemake(copy, "--config", "aggregate_available=True", "wandb_mode=disabled")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "train" not in run.stdout + run.stderr.split("Job stats")[0]  # nothing retrained
+    table = (copy / "results/cross_corpus_uar.md").read_text()
+    assert "1 of 2" in table and "IEMO_only: seed(s) 2" in table
 
 
 def test_tiny_workflow_rerun_does_nothing(tiny_run):

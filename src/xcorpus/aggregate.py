@@ -1,15 +1,23 @@
 """Per-seed metrics into tables: one per experiment, and the cross-corpus UAR summary.
 
 Spread over seeds is the sample standard deviation (ddof=1), the estimate of seed-to-seed
-variation; with one seed it is undefined and left null rather than reported as 0.
+variation; the 95% confidence interval of the mean is mean ± t(0.975, n-1) · s / sqrt(n), the
+t interval, since a handful of seeds is far from the normal approximation. With one seed both
+are undefined and left null rather than reported as 0.
+
+A seed counts only when all of its results exist (metrics.json and/or loso.json, as its
+evaluation_mode asks), so every cell of a row averages the same seeds; expected seeds without
+results are listed as missing next to the number of seeds averaged, never silently dropped.
 """
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+from scipy import stats
 
 from xcorpus.tables import write_csv, write_text
 
@@ -20,20 +28,32 @@ EXPERIMENT_SCHEMA = pa.schema(
     [
         pa.field("experiment", pa.string(), nullable=False),
         pa.field("train", pa.string(), nullable=False),
-        pa.field("seed", pa.string(), nullable=False),  # a seed, or "mean" / "std"
+        # A seed, or a statistic over seeds: "mean", "std", "ci95_low", "ci95_high".
+        pa.field("seed", pa.string(), nullable=False),
         pa.field("split", pa.string(), nullable=False),  # "validation" or a test corpus
         *(pa.field(m, pa.float64()) for m in METRICS),
-        pa.field("n", pa.int64()),
+        pa.field("n", pa.int64()),  # utterances in the split (per-seed and "mean" rows)
+        pa.field("n_seeds", pa.int64(), nullable=False),  # seeds the row summarises
+        pa.field("missing_seeds", pa.string()),  # expected seeds without results, "3;5"
     ]
 )
+STATISTICS = ("mean", "std", "ci95_low", "ci95_high")
+# The results files each seed must have, by evaluation_mode.
+EXPECTED_KINDS = {
+    "cross_corpus": {"cross_corpus"},
+    "loso": {"loso"},
+    "both": {"cross_corpus", "loso"},
+}
 
 
 class Run(NamedTuple):
-    """One experiment's results: its name, training-set name and metrics.json per seed."""
+    """One experiment's results: its name, training-set name, metrics.json per seed, and the
+    expected seeds that have no (complete) results."""
 
     experiment: str
     train: str
     metrics: dict[int, dict]
+    missing: tuple[int, ...] = ()
 
 
 def read_run(paths: list[Path]) -> Run:
@@ -42,7 +62,7 @@ def read_run(paths: list[Path]) -> Run:
     Per seed, a cross-corpus `metrics.json` and/or a leave-one-session-out `loso.json`; with
     both, the LOSO result joins the cross-corpus one's in-corpus tests.
     """
-    loaded = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    loaded = [_read(p) for p in paths]
     if not loaded:
         raise ValueError("no metrics.json files to aggregate")
     first = loaded[0]
@@ -51,13 +71,65 @@ def read_run(paths: list[Path]) -> Run:
     for path, m in zip(paths, loaded, strict=True):
         if (m["experiment"], m["train"]) != (first["experiment"], first["train"]):
             raise ValueError(f"{path} belongs to {m['experiment']}, not {first['experiment']}")
-        kind = "loso" if "folds" in m else "cross_corpus"
+        kind = _kind(m)
         if (m["seed"], kind) in seen:
             raise ValueError(f"{path}: seed {m['seed']} of {m['experiment']} given twice")
         seen.add((m["seed"], kind))
         m = _loso_labelled(m) if kind == "loso" else m
         metrics[m["seed"]] = _merge(metrics[m["seed"]], m) if m["seed"] in metrics else m
     return Run(first["experiment"], first["train"], metrics)
+
+
+def _read(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _kind(metrics: dict) -> str:
+    """ "loso" for a seed's leave-one-session-out mean (it lists its folds), else "cross_corpus"."""
+    return "loso" if "folds" in metrics else "cross_corpus"
+
+
+def missing_seeds(experiment: dict, found: Iterable[Path]) -> tuple[int, ...]:
+    """The seeds of `experiment["seeds"]` lacking a results file their evaluation_mode asks for.
+
+    `found` are the results files that exist (metrics.json / loso.json, any seeds); files of
+    seeds no longer configured are ignored.
+    """
+    return _missing(experiment, [_read(p) for p in found])
+
+
+def _missing(experiment: dict, loaded: list[dict]) -> tuple[int, ...]:
+    kinds: dict[int, set[str]] = {}
+    for m in loaded:
+        if m["experiment"] != experiment["name"]:
+            raise ValueError(f"results of {m['experiment']} given for {experiment['name']}")
+        kinds.setdefault(m["seed"], set()).add(_kind(m))
+    needed = EXPECTED_KINDS[experiment["evaluation_mode"]]
+    return tuple(s for s in experiment["seeds"] if not needed <= kinds.get(s, set()))
+
+
+def read_experiment(experiment: dict, found: Iterable[Path]) -> Run:
+    """The results of the experiment's complete seeds, with the missing ones listed.
+
+    Raises ValueError naming the experiment when no expected seed has complete results.
+    """
+    found = list(found)
+    loaded = [_read(p) for p in found]
+    missing = _missing(experiment, loaded)
+    complete = set(experiment["seeds"]) - set(missing)
+    if not complete:
+        raise ValueError(
+            f"experiment {experiment['name']}: none of its seeds {list(experiment['seeds'])} "
+            "has complete results"
+        )
+    if missing:
+        print(
+            f"warning: experiment {experiment['name']}: no results for seed(s) "
+            f"{', '.join(map(str, missing))}; aggregating {len(complete)} of "
+            f"{len(experiment['seeds'])}"
+        )
+    paths = [p for p, m in zip(found, loaded, strict=True) if m["seed"] in complete]
+    return read_run(paths)._replace(missing=missing)
 
 
 def _loso_labelled(loso: dict) -> dict:
@@ -79,6 +151,16 @@ def mean_std(values: list[float]) -> tuple[float, float | None]:
     array = np.asarray(values, dtype=np.float64)
     std = float(array.std(ddof=1)) if len(array) > 1 else None
     return float(array.mean()), std
+
+
+def summarise(values: Sequence[float]) -> dict[str, float | None]:
+    """Mean, sample std and the t-distribution 95% confidence interval of the mean (None for
+    std and interval with a single value)."""
+    mean, std = mean_std(list(values))
+    if std is None:
+        return {"mean": mean, "std": None, "ci95_low": None, "ci95_high": None}
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * std / np.sqrt(len(values))
+    return {"mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
 
 
 def split_results(name: str, metrics: dict[int, dict]) -> dict[str, dict[int, tuple[dict, int]]]:
@@ -112,95 +194,185 @@ def _in_corpus(name: str) -> str:
     return name if name.endswith(" LOSO") else f"{name} in-corpus"
 
 
-def experiment_table(name: str, train: str, metrics: dict[int, dict]) -> pa.Table:
-    """One row per seed and split, then a "mean" and a "std" row per split."""
+def experiment_table(
+    name: str, train: str, metrics: dict[int, dict], missing: Sequence[int] = ()
+) -> pa.Table:
+    """One row per seed and split, then per split the rows "mean", "std", "ci95_low" and
+    "ci95_high" over the seeds, which carry n_seeds and the missing seeds."""
     rows = []
     splits = split_results(name, metrics)
     for seed in metrics:
         for split, by_seed in splits.items():
             values, n = by_seed[seed]
             rows.append(
-                {"seed": str(seed), "split": split, "n": n} | {k: values[k] for k in METRICS}
+                {"seed": str(seed), "split": split, "n": n, "n_seeds": 1}
+                | {k: values[k] for k in METRICS}
             )
+    over_seeds = {"n_seeds": len(metrics), "missing_seeds": _seed_list(missing)}
     for split, by_seed in splits.items():
-        stats = {k: mean_std([values[k] for values, _ in by_seed.values()]) for k in METRICS}
+        summary = {k: summarise([values[k] for values, _ in by_seed.values()]) for k in METRICS}
         n = next(iter(by_seed.values()))[1]
-        rows.append({"seed": "mean", "split": split, "n": n} | {k: s[0] for k, s in stats.items()})
-        rows.append(
-            {"seed": "std", "split": split, "n": None} | {k: s[1] for k, s in stats.items()}
-        )
+        for stat in STATISTICS:
+            rows.append(
+                {"seed": stat, "split": split, "n": n if stat == "mean" else None}
+                | over_seeds
+                | {k: summary[k][stat] for k in METRICS}
+            )
     rows = [{"experiment": name, "train": train} | row for row in rows]
     return pa.Table.from_pylist(rows, schema=EXPERIMENT_SCHEMA)
 
 
-def cross_corpus_table(runs: list[tuple[str, str, dict[int, dict]]]) -> pa.Table:
-    """One row per experiment: in-corpus (validation) and per-test-corpus UAR mean and std.
+def _seed_list(seeds: Sequence[int]) -> str | None:
+    return ";".join(map(str, seeds)) or None
+
+
+def cross_corpus_table(runs: list[Run]) -> pa.Table:
+    """One row per experiment: in-corpus (validation) and per-test-corpus UAR mean, std and 95%
+    confidence interval over its n_seeds seeds, with the expected seeds that are missing.
 
     Test corpora are ordered by first appearance; a corpus an experiment did not test on (it
     was a training corpus) is null.
     """
     if not runs:
         raise ValueError("no experiments to aggregate")
-    results = [split_results(name, metrics) for name, _, metrics in runs]
+    results = [split_results(run.experiment, run.metrics) for run in runs]
     corpora = list(dict.fromkeys(s for splits in results for s in splits if s != VALIDATION))
     columns = ["in_corpus", *corpora]
     fields = [
         pa.field("experiment", pa.string(), nullable=False),
         pa.field("train", pa.string(), nullable=False),
         pa.field("n_seeds", pa.int64(), nullable=False),
-        *(pa.field(f"{c}_uar_{stat}", pa.float64()) for c in columns for stat in ("mean", "std")),
+        pa.field("missing_seeds", pa.string()),
+        *(pa.field(f"{c}_uar_{stat}", pa.float64()) for c in columns for stat in STATISTICS),
     ]
     rows = []
-    for (name, train, metrics), splits in zip(runs, results, strict=True):
-        row = {"experiment": name, "train": train, "n_seeds": len(metrics)}
+    for run, splits in zip(runs, results, strict=True):
+        row = {
+            "experiment": run.experiment,
+            "train": run.train,
+            "n_seeds": len(run.metrics),
+            "missing_seeds": _seed_list(run.missing),
+        }
         for column in columns:
             by_seed = splits.get(VALIDATION if column == "in_corpus" else column)
-            mean, std = (
-                mean_std([v["uar"] for v, _ in by_seed.values()]) if by_seed else (None, None)
-            )
-            row |= {f"{column}_uar_mean": mean, f"{column}_uar_std": std}
+            summary = summarise([v["uar"] for v, _ in by_seed.values()]) if by_seed else {}
+            row |= {f"{column}_uar_{stat}": summary.get(stat) for stat in STATISTICS}
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=pa.schema(fields))
 
 
-def _cell(mean: float | None, std: float | None) -> str:
-    if mean is None:
-        return "—"
-    return f"{mean:.3f}" if std is None else f"{mean:.3f} ± {std:.3f}"
-
-
-def markdown_table(table: pa.Table) -> str:
-    """The cross-corpus table as Markdown: experiments x (in-corpus, test corpora) UAR."""
-    corpora = [
+def _corpora(table: pa.Table) -> list[str]:
+    """The test columns of a summary table (test corpora and in-corpus tests), in order."""
+    return [
         c.removesuffix("_uar_mean")
         for c in table.column_names
         if c.endswith("_uar_mean") and c != "in_corpus_uar_mean"
     ]
+
+
+def _seeds(row: dict) -> str:
+    """ "3", or "2 of 3" when expected seeds are missing."""
+    missing = len(row["missing_seeds"].split(";")) if row["missing_seeds"] else 0
+    n = row["n_seeds"]
+    return f"{n} of {n + missing}" if missing else str(n)
+
+
+def _cell(mean: float | None, std: float | None, pm: str = "±", none: str = "—") -> str:
+    if mean is None:
+        return none
+    return f"{mean:.3f}" if std is None else f"{mean:.3f} {pm} {std:.3f}"
+
+
+def markdown_table(table: pa.Table) -> str:
+    """The cross-corpus table as Markdown: experiments x (in-corpus, test corpora) UAR, with
+    the seeds averaged ("2 of 3" when some are missing) and the missing seeds named below."""
+    corpora = _corpora(table)
     header = ["Experiment", "Train", "Seeds", "In-corpus (val)", *corpora]
     lines = [
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---", "---", "---:"] + ["---:"] * (1 + len(corpora))) + "|",
     ]
-    for row in table.to_pylist():
-        cells = [row["experiment"], row["train"], str(row["n_seeds"])]
+    rows = table.to_pylist()
+    for row in rows:
+        cells = [row["experiment"], row["train"], _seeds(row)]
         for c in ["in_corpus", *corpora]:
             cells.append(_cell(row[f"{c}_uar_mean"], row[f"{c}_uar_std"]))
         lines.append("| " + " | ".join(cells) + " |")
+    notes = [
+        f"{row['experiment']}: seed(s) {row['missing_seeds'].replace(';', ', ')}"
+        for row in rows
+        if row["missing_seeds"]
+    ]
+    if notes:
+        lines += ["", "Missing seeds (no results, not averaged): " + "; ".join(notes) + "."]
+    return "\n".join(lines) + "\n"
+
+
+LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """`text` safe in LaTeX text mode (`+` needs no escape there and is kept)."""
+    return "".join(LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def latex_table(table: pa.Table) -> str:
+    """The cross-corpus table as a booktabs `tabular`: mean $\\pm$ std UAR, the best mean per
+    test column in bold (ties at the printed precision all bold).
+
+    The validation column is never bold: each training set has its own validation utterances,
+    so its values are not comparable across rows.
+    """
+    corpora = _corpora(table)
+    rows = table.to_pylist()
+    best = {
+        c: max((round(m, 3) for r in rows if (m := r[f"{c}_uar_mean"]) is not None), default=None)
+        for c in corpora
+    }
+    header = ["Experiment", "Train", "Seeds", "In-corpus (val)", *corpora]
+    lines = [
+        r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}",
+        r"\toprule",
+        " & ".join(map(latex_escape, header)) + r" \\",
+        r"\midrule",
+    ]
+    for row in rows:
+        cells = [latex_escape(row["experiment"]), latex_escape(row["train"]), _seeds(row)]
+        cells.append(_cell(row["in_corpus_uar_mean"], row["in_corpus_uar_std"], r"$\pm$", "---"))
+        for c in corpora:
+            mean = row[f"{c}_uar_mean"]
+            cell = _cell(mean, row[f"{c}_uar_std"], r"$\pm$", "---")
+            bold = mean is not None and round(mean, 3) == best[c]
+            cells.append(rf"\textbf{{{cell}}}" if bold else cell)
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
 def write_experiment_table(run: Run, path: Path) -> pa.Table:
-    """results/tables/{experiment}.csv: per-seed rows plus mean and std per split."""
+    """results/tables/{experiment}.csv: per-seed rows plus mean, std and 95% CI per split."""
     table = experiment_table(*run)
     write_csv(table, path)
     return table
 
 
-def write_summary(runs: list[Run], csv_path: Path, md_path: Path) -> str:
-    """The cross-corpus summary as CSV and Markdown; prints and returns the Markdown."""
+def write_summary(runs: list[Run], csv_path: Path, md_path: Path, tex_path: Path) -> str:
+    """The cross-corpus summary as CSV, Markdown and LaTeX; prints and returns the Markdown."""
     summary = cross_corpus_table(runs)
     write_csv(summary, csv_path)
     markdown = markdown_table(summary)
     write_text(markdown, md_path)
+    write_text(latex_table(summary), tex_path)
     print(markdown, end="")
     return markdown

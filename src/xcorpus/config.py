@@ -43,7 +43,26 @@ def expand_experiments(config: dict) -> list[dict]:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ConfigError(f"experiment names must be unique; repeated: {', '.join(duplicates)}")
+    _check_comparisons(config.get("comparisons", []), {e["name"]: e for e in experiments})
     return experiments
+
+
+def _check_comparisons(comparisons: list[dict], experiments: dict[str, dict]) -> None:
+    """Each side names an experiment with seed-level predictions, and they share seeds."""
+    for comparison in comparisons:
+        where = f"comparison {comparison['name']}"
+        for side in ("a", "b"):
+            name = comparison[side]
+            if name not in experiments:
+                raise ConfigError(f"{where}: {side} names {name!r}, which is not an experiment")
+            if experiments[name]["evaluation_mode"] == "loso":
+                raise ConfigError(
+                    f"{where}: {name} is leave-one-session-out only; comparisons use seed-level "
+                    "test predictions (evaluation_mode cross_corpus or both)"
+                )
+        a, b = experiments[comparison["a"]], experiments[comparison["b"]]
+        if not set(a["seeds"]) & set(b["seeds"]):
+            raise ConfigError(f"{where}: {a['name']} and {b['name']} share no seed")
 
 
 def _expand(raw: dict, config: dict) -> dict:

@@ -19,6 +19,7 @@ rule aggregate_all:
     output:
         csv="results/cross_corpus_uar.csv",
         md="results/cross_corpus_uar.md",
+        tex="results/cross_corpus_uar.tex",
     log:
         "results/logs/tables/cross_corpus_uar.log",
     conda:
@@ -27,3 +28,20 @@ rule aggregate_all:
         experiments=EXPERIMENTS,
     script:
         "../scripts/aggregate_all.py"
+
+
+rule compare_experiments:
+    input:
+        comparison_predictions,
+    output:
+        csv="results/comparisons.csv",
+        md="results/comparisons.md",
+    log:
+        "results/logs/tables/comparisons.log",
+    conda:
+        "../envs/xcorpus.yaml"
+    params:
+        comparisons=config["comparisons"],
+        experiments=EXPERIMENTS,
+    script:
+        "../scripts/compare_experiments.py"

@@ -159,12 +159,83 @@ def seed_results(experiment):
     ]
 
 
+def available(paths):
+    """With `aggregate_available: true`, only the results that exist: tables are then built
+    from the seeds that finished and name the missing ones, instead of waiting for them.
+    """
+    if config["aggregate_available"]:
+        return [p for p in paths if os.path.exists(p)]
+    return paths
+
+
 def seed_metrics(wildcards):
-    return seed_results(wildcards.experiment)
+    return available(seed_results(wildcards.experiment))
 
 
 def all_metrics(wildcards):
-    return [path for name in EXPERIMENTS for path in seed_results(name)]
+    return available([path for name in EXPERIMENTS for path in seed_results(name)])
+
+
+def comparison_predictions(wildcards):
+    """Seed-level predictions of both experiments of every comparison."""
+    return [
+        f"results/runs/{name}/seed-{seed}/predictions.parquet"
+        for comparison in config["comparisons"]
+        for name in (comparison["a"], comparison["b"])
+        for seed in EXPERIMENTS[name]["seeds"]
+    ]
+
+
+def final_outputs():
+    """The default target: tables, figures, and comparisons when the config asks for any."""
+    outputs = [
+        "results/cross_corpus_uar.csv",
+        "results/cross_corpus_uar.md",
+        "results/cross_corpus_uar.tex",
+        "results/plots/cross_corpus_uar.png",
+    ]
+    outputs += expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS)
+    plots = ("confusion", "learning_curves", "accuracy_by_difficulty")
+    outputs += expand(
+        "results/plots/{experiment}/{plot}.png", experiment=EXPERIMENTS, plot=plots
+    )
+    if config["comparisons"]:
+        outputs += ["results/comparisons.csv", "results/comparisons.md"]
+    return outputs
+
+
+def run_dirs(experiment):
+    """Directories of an experiment's trained models: one per seed, or per seed and LOSO fold."""
+    exp = EXPERIMENTS[experiment]
+    if exp["evaluation_mode"] != "loso":
+        return [f"results/runs/{experiment}/seed-{seed}" for seed in exp["seeds"]]
+    (corpus,) = exp["train_dataset"]
+    return [
+        f"results/runs/{experiment}/seed-{seed}/fold-{fold}"
+        for seed in exp["seeds"]
+        for fold in CORPORA[corpus].sessions
+    ]
+
+
+def difficulty_scored(exp):
+    """Training corpora that can have the experiment's difficulty_method scores."""
+    if exp["difficulty_method"] == "agreement":
+        return [c for c in exp["train_dataset"] if CORPORA[c].has_agreement]
+    return [c for c in exp["train_dataset"] if CORPORA[c].vad_scale is not None]
+
+
+def plot_inputs(wildcards):
+    exp = EXPERIMENTS[wildcards.experiment]
+    dirs = run_dirs(wildcards.experiment)
+    method = exp["difficulty_method"]
+    return {
+        "metrics": seed_results(wildcards.experiment),
+        "histories": [f"{d}/history.csv" for d in dirs],
+        "predictions": [f"{d}/predictions.parquet" for d in dirs],
+        "difficulty": [
+            f"results/difficulty/{method}/{c}.parquet" for c in difficulty_scored(exp)
+        ],
+    }
 
 
 def print_summary_table(path):

@@ -54,5 +54,7 @@ rule loso_mean:
         experiment=experiments_pattern("loso", "both"),
     conda:
         "../envs/xcorpus.yaml"
+    params:
+        experiment=experiment_params,
     script:
         "../scripts/loso_mean.py"

@@ -1,0 +1,123 @@
+"""Figures for the workflow report: what the numbers in the tables look like.
+
+Every figure is drawn from the files the workflow wrote (summary CSV, metrics.json,
+history.csv, predictions.parquet, difficulty parquets), so the report shows exactly what the
+tables hold. Matplotlib runs headless (Agg).
+"""
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # after choosing the headless backend
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from xcorpus.labels import CLASSES
+from xcorpus.tables import atomic
+
+DPI = 110
+DIFFICULTY_BINS = 5
+
+
+def _save(figure: plt.Figure, out: Path) -> None:
+    with atomic(out) as tmp:
+        figure.savefig(tmp, dpi=DPI, bbox_inches="tight", format=Path(out).suffix[1:])
+    plt.close(figure)
+
+
+def uar_heatmap(summary_csv: Path, out: Path) -> None:
+    """Experiments x (in-corpus, test corpora) mean UAR, each cell annotated mean ± std."""
+    summary = pd.read_csv(summary_csv)
+    columns = [c.removesuffix("_uar_mean") for c in summary.columns if c.endswith("_uar_mean")]
+    means = summary[[f"{c}_uar_mean" for c in columns]].to_numpy(float)
+    stds = summary[[f"{c}_uar_std" for c in columns]].to_numpy(float)
+    figure, ax = plt.subplots(figsize=(1.6 + 1.3 * len(columns), 1.0 + 0.6 * len(summary)))
+    image = ax.imshow(np.ma.masked_invalid(means), cmap="viridis", vmin=0.25, vmax=1.0)
+    for (i, j), mean in np.ndenumerate(means):
+        if np.isfinite(mean):
+            text = f"{mean:.3f}" + (f"\n± {stds[i, j]:.3f}" if np.isfinite(stds[i, j]) else "")
+            ax.text(j, i, text, ha="center", va="center", color="white", fontsize=8)
+    ax.set_xticks(range(len(columns)), [c.replace("in_corpus", "in-corpus (val)") for c in columns])
+    ax.set_yticks(range(len(summary)), summary["experiment"])
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_xlabel("tested on")
+    ax.set_ylabel("experiment (training set)")
+    figure.colorbar(image, ax=ax, label="UAR (chance 0.25)")
+    _save(figure, out)
+
+
+def confusion_matrices(metrics_paths: list[Path], out: Path) -> None:
+    """One row-normalised confusion matrix per split, summed over the seeds' runs."""
+    totals: dict[str, np.ndarray] = {}
+    for path in metrics_paths:
+        metrics = json.loads(Path(path).read_text(encoding="utf-8"))
+        splits = {"validation": metrics["validation"], **metrics["test"]}
+        splits |= {f"{c} in-corpus": m for c, m in metrics.get("in_corpus", {}).items()}
+        for split, values in splits.items():
+            totals[split] = totals.get(split, 0) + np.asarray(values["confusion"], dtype=float)
+    figure, axes = plt.subplots(1, len(totals), figsize=(3.2 * len(totals), 3.2), squeeze=False)
+    for ax, (split, counts) in zip(axes[0], totals.items(), strict=True):
+        rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), rate in np.ndenumerate(rates):
+            ax.text(j, i, f"{rate:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_title(f"{split} (n={int(counts.sum())})", fontsize=9)
+        ax.set_xticks(range(len(CLASSES)), CLASSES, rotation=45, fontsize=7)
+        ax.set_yticks(range(len(CLASSES)), CLASSES, fontsize=7)
+        ax.set_xlabel("predicted", fontsize=8)
+    axes[0][0].set_ylabel("true", fontsize=8)
+    _save(figure, out)
+
+
+def learning_curves(history_paths: list[Path], out: Path) -> None:
+    """Validation UAR and training loss per epoch for each seed, with the curriculum fraction."""
+    figure, (uar_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    fraction_ax = uar_ax.twinx()
+    for path in history_paths:
+        history = pd.read_csv(path)
+        run = Path(path).parent  # seed-1, or seed-1/fold-3 in leave-one-session-out
+        label = f"{run.parent.name}/{run.name}" if run.name.startswith("fold-") else run.name
+        uar_ax.plot(history["epoch"], history["val_uar"], marker=".", label=label)
+        loss_ax.plot(history["epoch"], history["train_loss"], marker=".", label=label)
+        fraction_ax.plot(
+            history["epoch"], history["curriculum_fraction"], color="grey", ls=":", lw=1
+        )
+    uar_ax.set(xlabel="epoch", ylabel="validation UAR", title="model selection criterion")
+    fraction_ax.set_ylabel("curriculum fraction (dotted)", color="grey")
+    fraction_ax.set_ylim(0, 1.05)
+    loss_ax.set(xlabel="epoch", ylabel="training loss", title="training loss")
+    uar_ax.legend(fontsize=7)
+    _save(figure, out)
+
+
+def accuracy_by_difficulty(
+    predictions_paths: list[Path], difficulty_paths: list[Path], out: Path
+) -> None:
+    """Validation accuracy per difficulty quintile (pooled over seeds): do the utterances the
+    curriculum calls hard really get misclassified more?"""
+    figure, ax = plt.subplots(figsize=(5, 3.5))
+    scores = _difficulty(difficulty_paths)
+    predictions = pd.concat([pq.read_table(p).to_pandas() for p in predictions_paths])
+    rows = predictions[predictions["role"] == "val"].merge(scores, on="utt_id")
+    if len(rows) < DIFFICULTY_BINS:
+        ax.text(0.5, 0.5, "no validation utterances with a difficulty score", ha="center")
+        ax.set_axis_off()
+    else:
+        rows["bin"] = pd.qcut(
+            rows["difficulty"].rank(method="first"), DIFFICULTY_BINS, labels=False
+        )
+        correct = (rows["label"] == rows["pred"]).groupby(rows["bin"])
+        ax.bar(range(1, DIFFICULTY_BINS + 1), correct.mean(), color="tab:orange")
+        ax.set(xlabel="difficulty quintile (1 = easiest)", ylabel="validation accuracy")
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{len(rows)} validation predictions", fontsize=9)
+    _save(figure, out)
+
+
+def _difficulty(paths: list[Path]) -> pd.DataFrame:
+    tables = [pq.read_table(p, columns=["utt_id", "difficulty"]).to_pandas() for p in paths]
+    return pd.concat(tables) if tables else pd.DataFrame({"utt_id": [], "difficulty": []})
