@@ -138,6 +138,102 @@ def test_tables_from_the_seeds_that_finished(tiny_run, tmp_path):
     assert "1 of 2" in table and "IEMO_only: seed(s) 2" in table
 
 
+def planned_jobs(workdir: Path, change) -> dict[str, int]:
+    """Jobs per rule a dry run plans after `change` edits a copy of the run's config."""
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    change(config)
+    changed = workdir / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config, sort_keys=False))
+    return dry_run_jobs(workdir, "--configfile", str(changed))
+
+
+def dry_run_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Jobs per rule that `snakemake -n *args` plans in `workdir`."""
+    run = snakemake(workdir, "-n", *args)
+    assert run.returncode == 0, run.stderr[-3000:]
+    output = run.stdout + run.stderr
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:")[1].split("total")[0]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        if line.strip():
+            rule, count = line.split()
+            counts[rule] = int(count)
+    return counts
+
+
+DOWNSTREAM_OF_ONE_EXPERIMENT = {
+    "aggregate_experiment": 1,
+    "aggregate_all": 1,
+    "plot_experiment": 1,
+    "plot_summary": 1,
+    "compare_experiments": 1,
+    "all": 1,
+}
+
+
+def test_cache_a_hyperparameter_reruns_only_that_experiments_training(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+
+    def change(config):
+        config["experiments"][0]["learning_rate"] = 0.002
+
+    assert planned_jobs(workdir, change) == {"train": 2} | DOWNSTREAM_OF_ONE_EXPERIMENT
+
+
+def test_cache_a_new_seed_trains_only_that_seed(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+
+    def change(config):
+        config["experiments"][0]["seeds"] = [1, 2, 3]
+
+    assert planned_jobs(workdir, change) == {"train": 1} | DOWNSTREAM_OF_ONE_EXPERIMENT
+
+
+def test_cache_a_new_experiment_extracts_no_features(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+
+    def change(config):
+        config["experiments"].append(experiment("MSPI_only", "MSPI", seeds=[1]))
+
+    jobs = planned_jobs(workdir, change)
+    assert "extract_features" not in jobs and "index_corpus" not in jobs
+    assert (jobs["build_manifest"], jobs["train"], jobs["aggregate_experiment"]) == (1, 1, 1)
+
+
+def test_cache_a_new_corpus_root_reindexes_only_that_corpus(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+
+    def change(config):
+        config["corpora"]["MSPP"]["root"] = "elsewhere/MSPP"
+        config["corpora"]["MSPP"]["demo"] = False
+
+    jobs = planned_jobs(workdir, change)
+    assert jobs["index_corpus"] == 1 and "demo_corpus" not in jobs
+    assert jobs["extract_features"] == 2  # MSPP's two shards, no other corpus's
+
+
+def test_targeted_reruns_run_only_their_jobs(tiny_run):
+    """The README's commands for rerunning one seed, one table, one corpus's features, a stage."""
+    workdir, first = tiny_run
+    assert first.returncode == 0
+    seed = "results/runs/IEMO_only/seed-1/metrics.json"
+    assert dry_run_jobs(workdir, "--forcerun", seed, "--", seed) == {"train": 1}
+    table = "results/tables/IEMO_only.csv"
+    jobs = dry_run_jobs(workdir, "--forcerun", "aggregate_experiment", "--", table)
+    assert jobs == {"aggregate_experiment": 1}
+    shards = [f"results/features/egemaps/MSPP/shard-{i}-of-2.parquet" for i in range(2)]
+    assert dry_run_jobs(workdir, "--forcerun", *shards, "--", *shards) == {"extract_features": 2}
+    stage = dry_run_jobs(workdir, "--forcerun", "build_manifest")
+    assert (stage["build_manifest"], stage["train"]) == (2, 4)
+    assert "extract_features" not in stage and "index_corpus" not in stage
+
+
 def test_tiny_workflow_rerun_does_nothing(tiny_run):
     workdir, first = tiny_run
     assert first.returncode == 0

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 SAMPLE_RATE = 16000
 
@@ -41,6 +40,8 @@ def read_utterance(
         raise AudioError(f"{path}: truncated, got {len(frames)} of {last - first} frames")
     signal = frames.mean(axis=1, dtype=np.float32)
     if file_rate != rate:
+        from scipy.signal import resample_poly  # imported here: it takes ~1 s to import
+
         g = math.gcd(rate, file_rate)
         signal = resample_poly(signal, rate // g, file_rate // g).astype(np.float32, copy=False)
     return signal

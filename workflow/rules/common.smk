@@ -133,6 +133,12 @@ def experiment_params(wildcards):
     return EXPERIMENTS[wildcards.experiment]
 
 
+def training_params(wildcards):
+    """The experiment as one training job sees it: without the seed list, so adding a seed
+    trains only that seed."""
+    return {k: v for k, v in EXPERIMENTS[wildcards.experiment].items() if k != "seeds"}
+
+
 def experiments_pattern(*modes):
     """A wildcard pattern matching the experiments whose evaluation_mode is one of `modes`."""
     names = [n for n, exp in EXPERIMENTS.items() if exp["evaluation_mode"] in modes]

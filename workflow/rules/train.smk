@@ -14,7 +14,7 @@ rule train:
         "../envs/xcorpus.yaml"
     threads: 1
     params:
-        experiment=experiment_params,
+        experiment=training_params,
         checkpoints="results/checkpoints/{experiment}/seed-{seed}",
     script:
         "../scripts/train.py"
@@ -36,7 +36,7 @@ rule train_fold:
         "../envs/xcorpus.yaml"
     threads: 1
     params:
-        experiment=experiment_params,
+        experiment=training_params,
         checkpoints="results/checkpoints/{experiment}/seed-{seed}/fold-{fold}",
         validation_speakers=config["validation_speakers"],
     script:
