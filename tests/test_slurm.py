@@ -1,0 +1,265 @@
+"""The SLURM profile against a real single-node SLURM (slurmctld + slurmd + munge, one fake GPU).
+
+Needs root and apt-get (it installs slurm-wlm) and snakemake-executor-plugin-slurm; skipped
+otherwise. Deselect with `-m "not slurm"`. The daemons run from a generated slurm.conf (put in
+/etc/slurm for the test's duration) with their state in a temporary directory, on non-default
+ports, and are stopped by their PID files afterwards, even when the test fails.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import REPO
+
+pytestmark = pytest.mark.slurm
+
+PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
+PACKAGES = ["slurm-wlm", "slurmctld", "slurmd", "slurm-client", "munge"]
+CORPORA = ("IEMO", "MSPP")
+EXPERIMENT = "IEMO_only"
+SEEDS = (1, 2)
+TARGETS = [f"results/runs/{EXPERIMENT}/seed-{seed}/metrics.json" for seed in SEEDS]
+SNAKEMAKE_TIMEOUT = 300  # seconds; the run took 109 s on 2 cores
+
+
+def run(*command: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=True, **kwargs
+    )
+
+
+def install_slurm() -> None:
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("a real SLURM needs root and apt-get to install slurm-wlm and munge")
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install the slurm extra")
+    if all(shutil.which(p) for p in ("slurmctld", "slurmd", "sbatch", "munged")):
+        return
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        run("apt-get", "update", timeout=300, env=env)
+        run("apt-get", "install", "-y", "--no-install-recommends", *PACKAGES, timeout=600, env=env)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        pytest.skip(f"could not install SLURM with apt-get: {getattr(error, 'stderr', error)}")
+
+
+def start_munge() -> Path | None:
+    """Start munged unless one answers already; return its PID file if we started it."""
+    if subprocess.run("munge -n | unmunge", shell=True, capture_output=True).returncode == 0:
+        return None
+    for directory in ("/run/munge", "/var/log/munge", "/var/lib/munge", "/etc/munge"):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        shutil.chown(directory, "munge", "munge")
+    if not Path("/etc/munge/munge.key").exists():
+        run("runuser", "-u", "munge", "--", "/usr/sbin/mungekey", "--create")
+    run("runuser", "-u", "munge", "--", "/usr/sbin/munged")
+    run("sh", "-c", "munge -n | unmunge")
+    return Path("/run/munge/munged.pid")
+
+
+def slurm_conf(state: Path, host: str) -> str:
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return f"""\
+ClusterName=xcorpustest
+SlurmctldHost={host}(127.0.0.1)
+SlurmctldPort=16817
+SlurmdPort=16818
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=2
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+SlurmdParameters=config_overrides
+DefMemPerCPU=1000
+MinJobAge=600
+ReturnToService=2
+GresTypes=gpu
+StateSaveLocation={state}/ctld
+SlurmdSpoolDir={state}/d
+SlurmctldPidFile={state}/slurmctld.pid
+SlurmdPidFile={state}/slurmd.pid
+SlurmctldLogFile={state}/slurmctld.log
+SlurmdLogFile={state}/slurmd.log
+NodeName={host} NodeAddr=127.0.0.1 CPUs=4 RealMemory={memory_mb - 2048} Gres=gpu:fake:1
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+def stop(pid_file: Path) -> None:
+    """SIGTERM the daemon named by `pid_file`, then SIGKILL it if it is still there after 10 s."""
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
+@contextmanager
+def installed(path: Path, text: str):
+    """Write `path` for the duration of the block, then restore what was there before."""
+    backup = path.with_name(path.name + ".xcorpus-test-backup")
+    if path.exists():
+        path.replace(backup)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        if backup.exists():
+            backup.replace(path)
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(tmp_path_factory):
+    """A running one-node cluster: partition `debug`, 4 CPUs, one fake GPU.
+
+    The configuration goes to /etc/slurm (restored afterwards): job steps (srun inside the
+    batch jobs) look for it there and do not see SLURM_CONF.
+    """
+    install_slurm()
+    state = tmp_path_factory.mktemp("slurm")
+    (state / "ctld").mkdir()
+    (state / "d").mkdir()
+    host = socket.gethostname().split(".")[0]
+    gres = f"NodeName={host} Name=gpu Type=fake File=/dev/null\n"
+    started: list[Path] = []
+    with (
+        installed(Path("/etc/slurm/slurm.conf"), slurm_conf(state, host)),
+        installed(Path("/etc/slurm/gres.conf"), gres),
+    ):
+        try:
+            munge_pid = start_munge()
+            if munge_pid:
+                started.append(munge_pid)
+            started.append(state / "slurmctld.pid")
+            run("/usr/sbin/slurmctld")
+            started.append(state / "slurmd.pid")
+            run("/usr/sbin/slurmd")
+            for _ in range(120):
+                sinfo = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+                if sinfo.stdout.strip() == "idle":
+                    break
+                time.sleep(0.5)
+            else:
+                logs = "".join(p.read_text()[-2000:] for p in state.glob("*.log"))
+                pytest.fail(
+                    f"the SLURM node did not become idle: {sinfo.stdout}{sinfo.stderr}{logs}"
+                )
+            yield
+        finally:
+            for pid_file in reversed(started):  # slurmd, slurmctld, then munged
+                stop(pid_file)
+
+
+def write_config(workdir: Path) -> None:
+    config = {
+        "demo": {"seed": 7, "utterances": 48},
+        "corpora": {c: {"root": f"results/demo/{c}", "demo": True} for c in CORPORA},
+        "features": {"egemaps": {"backend": "egemaps", "shards": 2}},
+        "experiments": [
+            {"name": EXPERIMENT, "train_dataset": "IEMO", "num_epochs": 4, "seeds": list(SEEDS)}
+        ],
+        "wandb_mode": "disabled",
+    }
+    workdir.mkdir(parents=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def cluster_profile(directory: Path) -> Path:
+    """The project's SLURM profile, its placeholders set to the test cluster's."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    assert profile["default-resources"]["slurm_partition"] == "<your-partition>"
+    profile["default-resources"] |= {"slurm_partition": "debug", "slurm_account": "test"}
+    directory.mkdir()
+    (directory / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    return directory
+
+
+def snakemake(workdir: Path, *args: str) -> list[str]:
+    return [
+        "timeout", "-s", "KILL", str(SNAKEMAKE_TIMEOUT), sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), *args, *TARGETS,
+    ]  # fmt: skip
+
+
+def test_profile_runs_on_slurm_like_locally(slurm_cluster, tmp_path):
+    local_dir, cluster_dir = tmp_path / "local", tmp_path / "cluster"
+    write_config(local_dir)
+    write_config(cluster_dir)
+    profile = cluster_profile(tmp_path / "profile")
+
+    start = time.monotonic()
+    local = subprocess.Popen(
+        snakemake(local_dir, "--cores", "2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    cluster = subprocess.run(
+        snakemake(
+            cluster_dir,
+            "--workflow-profile", str(profile),
+            "--slurm-init-seconds-before-status-checks", "5",
+            "--slurm-keep-successful-logs",
+        ),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    local_output = local.communicate(timeout=SNAKEMAKE_TIMEOUT)[0]
+    print(f"SLURM run {time.monotonic() - start:.0f} s")
+    assert local.returncode == 0, local_output[-3000:]
+    log = cluster.stdout + cluster.stderr
+    assert cluster.returncode == 0, log[-5000:]
+
+    # Every job went through sbatch, and SLURM ran it to completion.
+    job_ids = set(re.findall(r"SLURM jobid (\d+)", log))
+    assert len(job_ids) >= 5, log[-5000:]
+    for job_id in job_ids:
+        show = run("scontrol", "show", "job", job_id).stdout
+        assert "JobState=COMPLETED" in show, show
+    # Both training jobs ran in one grouped SLURM job that asked for a single GPU.
+    train_logs = list((cluster_dir / ".snakemake/slurm_logs").glob("group_train*/**/*.log"))
+    assert len(train_logs) == 1, sorted((cluster_dir / ".snakemake/slurm_logs").rglob("*"))
+    train_job = re.search(r"(\d+)\.log$", train_logs[0].name).group(1)
+    show = run("scontrol", "show", "job", train_job).stdout
+    gpus = re.findall(r"gpu[:=](\d+)", show)
+    assert gpus and set(gpus) == {"1"}, show
+    assert sum(f"seed-{s}/metrics.json" in train_logs[0].read_text() for s in SEEDS) == 2
+
+    # The results equal a local run's: features exactly, training per seed exactly.
+    shards = sorted((local_dir / "results/features").rglob("*.parquet"))
+    assert len(shards) == len(CORPORA) * 2
+    for shard in shards:
+        other = cluster_dir / shard.relative_to(local_dir)
+        assert pq.read_table(other).equals(pq.read_table(shard)), shard
+    for target in TARGETS:
+        metrics = json.loads((local_dir / target).read_text())
+        assert json.loads((cluster_dir / target).read_text()) == metrics, target
