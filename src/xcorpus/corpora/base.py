@@ -3,7 +3,7 @@
 import csv
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +124,21 @@ def vad_spread(ratings: list[tuple[float, float, float]]) -> float | None:
 def agreement(n_agree: int, n_raters: int) -> float | None:
     """The share of evaluators agreeing with the consensus; None without evaluators."""
     return n_agree / n_raters if n_raters else None
+
+
+def rater_stats(
+    code: str, judgements: Iterable[tuple[str, tuple[float, float, float] | None]]
+) -> dict:
+    """n_raters, agreement and vad_spread from each rater's (consensus code of their primary
+    emotion, V/A/D or None); all None without raters."""
+    judgements = list(judgements)
+    n = len(judgements)
+    ratings = [vad for _, vad in judgements if vad is not None]
+    return {
+        "n_raters": n or None,
+        "agreement": agreement(sum(c == code for c, _ in judgements), n),
+        "vad_spread": vad_spread(ratings),
+    }
 
 
 @dataclass(frozen=True)

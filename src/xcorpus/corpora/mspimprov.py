@@ -44,7 +44,7 @@ import os
 import re
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, agreement, vad_spread
+from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, rater_stats
 
 LABEL_FILES = ("Evalution.txt", "Evaluation.txt")
 LABELS: dict[str, str] = {"N": "neutral", "H": "happy", "S": "sad", "A": "angry"}
@@ -89,14 +89,7 @@ class _Block:
 
     def stats(self) -> dict:
         """n_raters, agreement and vad_spread of the block (see the module docstring)."""
-        code = self.match.group("label")
-        n = len(self.raters)
-        ratings = [vad for _, vad in self.raters.values() if vad is not None]
-        return {
-            "n_raters": n or None,
-            "agreement": agreement(sum(p == code for p, _ in self.raters.values()), n),
-            "vad_spread": vad_spread(ratings),
-        }
+        return rater_stats(self.match.group("label"), self.raters.values())
 
 
 def _rater_line(block: _Block, line: str) -> None:

@@ -57,14 +57,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from xcorpus.corpora.base import (
-    CorpusSpec,
-    Loaded,
-    Malformed,
-    agreement,
-    delimited_records,
-    vad_spread,
-)
+from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, delimited_records, rater_stats
 
 LABEL_DIRS = ("Labels", "labels", "label")
 LABEL_STEMS = ("labels_consensus", "labels_concensus")
@@ -251,19 +244,6 @@ def _read_detailed(
     return judgements, malformed
 
 
-def _stats(code: str, judgements: dict[str, Judgement] | None) -> dict:
-    """n_raters, agreement and vad_spread from the workers' judgements (None without any)."""
-    if not judgements:
-        return {"n_raters": None, "agreement": None, "vad_spread": None}
-    n = len(judgements)
-    ratings = [vad for _, vad in judgements.values() if vad is not None]
-    return {
-        "n_raters": n,
-        "agreement": agreement(sum(c == code for c, _ in judgements.values()), n),
-        "vad_spread": vad_spread(ratings),
-    }
-
-
 def _transcript(path: Path) -> str | None:
     if not path.is_file():
         return None
@@ -359,7 +339,7 @@ def load(root: Path) -> Loaded:
                 "arousal": rec["arousal"],
                 "dominance": rec["dominance"],
                 "transcript": _transcript(root / "Transcripts" / f"{utt_id}.txt"),
-                **_stats(code, judgements.get(utt_id)),
+                **rater_stats(code, judgements.get(utt_id, {}).values()),
             }
         )
     variant = [shown, "/".join(sorted(dev_names)) or "no dev split"]
