@@ -44,13 +44,18 @@ def shard_rows(index: pa.Table, shard: int, n_shards: int) -> pa.Table:
 def write_shard(table: pa.Table, path: str | Path, metadata: dict[str, str]) -> None:
     """Write a feature table atomically, with `metadata` as parquet key-value metadata."""
     dim = int(metadata["dim"])
-    schema = feature_schema(dim, metadata.get("granularity") == "frames").with_metadata(metadata)
+    schema = feature_schema(dim, has_frames(metadata)).with_metadata(metadata)
     write_parquet(table.select(schema.names).cast(schema), path)
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
     """Key-value metadata that write_shard stored in `path`."""
-    raw = pq.read_schema(path).metadata or {}
+    return schema_metadata(pq.read_schema(path))
+
+
+def schema_metadata(schema: pa.Schema) -> dict[str, str]:
+    """A feature table's key-value metadata as text (pyarrow's own entries left out)."""
+    raw = schema.metadata or {}
     return {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
 
 
@@ -74,14 +79,16 @@ def read_feature_set(paths: list[Path]) -> pa.Table:
             )
             details = "; ".join(f"{k}: {reference.get(k)!r} vs {metadata.get(k)!r}" for k in diff)
             raise ValueError(f"feature shards {paths[0]} and {path} disagree ({details})")
-        tables.append(_read_shard(path, feature_schema(int(reference["dim"]), _frames(reference))))
+        schema = feature_schema(int(reference["dim"]), has_frames(reference))
+        tables.append(_read_shard(path, schema))
     _check_unique(paths, tables)
     table = pa.concat_tables(tables)
     table = table.take(pc.sort_indices(table, [("utt_id", "ascending")]))
     return table.replace_schema_metadata(reference)
 
 
-def _frames(metadata: dict[str, str]) -> bool:
+def has_frames(metadata: dict[str, str]) -> bool:
+    """Whether the features were stored with their frame/token sequences."""
     return metadata.get("granularity") == "frames"
 
 

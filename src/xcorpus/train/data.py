@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import torch
 
 from xcorpus.config import train_name
-from xcorpus.features.shards import read_feature_set
+from xcorpus.features.shards import has_frames, read_feature_set, schema_metadata
 from xcorpus.labels import CLASS_INDEX
 from xcorpus.manifest import loso_roles
 from xcorpus.train.sequences import Sequences
@@ -95,8 +95,8 @@ def load_data(
         rows = fold_rows(rows, experiment, fold, share)
     y = torch.tensor(rows["label"].map(CLASS_INDEX).to_numpy(np.int64))
     tables = {kind: read_feature_table(kind, paths) for kind, paths in features.items()}
-    sequences = uses_sequences(experiment, tables)
-    x = {kind: read_features(rows, table, sequences) for kind, table in tables.items()}
+    sequences = uses_sequences(experiment, [table for _, table in tables.values()])
+    x = {kind: read_features(rows, *named, sequences) for kind, named in tables.items()}
     full = Split(rows["utt_id"].to_numpy(object), rows["corpus"].to_numpy(object), x, y)
     role = rows["role"].to_numpy(object)
     train = np.flatnonzero(role == "train")
@@ -165,33 +165,30 @@ def read_labels(paths: list[Path]) -> pd.DataFrame:
     return labels
 
 
-def read_feature_table(kind: str, paths: list[Path]) -> pa.Table:
-    """All shards of one feature set, checked to hold `kind` features; named in its metadata."""
+def read_feature_table(kind: str, paths: list[Path]) -> tuple[str, pa.Table]:
+    """(name for messages, table) of all shards of one feature set, checked to hold `kind`."""
     if not paths:
         raise ValueError(f"modality needs {kind} features, but no {kind} feature shards were given")
     table = read_feature_set(paths)
-    metadata = feature_table_metadata(table)
+    metadata = schema_metadata(table.schema)
     where = os.path.commonpath([Path(p).parent for p in paths])
     name = f"{kind} feature set {metadata.get('backend', '?')} ({where})"
     if metadata.get("modality", kind) != kind:
         raise ValueError(f"{name} holds {metadata['modality']} features, not {kind}")
-    return table.replace_schema_metadata({**metadata, "name": name})
+    return name, table
 
 
-def feature_table_metadata(table: pa.Table) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-
-
-def uses_sequences(experiment: dict, tables: dict[str, pa.Table]) -> bool:
+def uses_sequences(experiment: dict, tables: list[pa.Table]) -> bool:
     """Cross-attention attends over sequences when both feature sets stored them."""
-    frames = [feature_table_metadata(t).get("granularity") == "frames" for t in tables.values()]
+    frames = [has_frames(schema_metadata(t.schema)) for t in tables]
     return experiment["fusion_type"] == "cross_attention" and len(tables) == 2 and all(frames)
 
 
-def read_features(rows: pd.DataFrame, table: pa.Table, sequences: bool) -> torch.Tensor | Sequences:
+def read_features(
+    rows: pd.DataFrame, name: str, table: pa.Table, sequences: bool
+) -> torch.Tensor | Sequences:
     """One feature set's inputs, one per manifest row: the embedding matrix (float32), or the
     frame/token sequences when `sequences`."""
-    name = feature_table_metadata(table)["name"]
     positions = pd.Index(table.column("utt_id").to_numpy()).get_indexer(rows["utt_id"])
     _require(rows, positions < 0, f"has no row in the {name}")
     if sequences:
