@@ -62,7 +62,11 @@ def read_run(paths: list[Path]) -> Run:
     Per seed, a cross-corpus `metrics.json` and/or a leave-one-session-out `loso.json`; with
     both, the LOSO result joins the cross-corpus one's in-corpus tests.
     """
-    loaded = [_read(p) for p in paths]
+    return _combine(paths, [_read(p) for p in paths])
+
+
+def _combine(paths: list[Path], loaded: list[dict]) -> Run:
+    """read_run on results already read (`loaded[i]` from `paths[i]`)."""
     if not loaded:
         raise ValueError("no metrics.json files to aggregate")
     first = loaded[0]
@@ -128,8 +132,9 @@ def read_experiment(experiment: dict, found: Iterable[Path]) -> Run:
             f"{', '.join(map(str, missing))}; aggregating {len(complete)} of "
             f"{len(experiment['seeds'])}"
         )
-    paths = [p for p, m in zip(found, loaded, strict=True) if m["seed"] in complete]
-    return read_run(paths)._replace(missing=missing)
+    kept = [(p, m) for p, m in zip(found, loaded, strict=True) if m["seed"] in complete]
+    paths, results = [p for p, _ in kept], [m for _, m in kept]
+    return _combine(paths, results)._replace(missing=missing)
 
 
 def _loso_labelled(loso: dict) -> dict:
@@ -141,7 +146,7 @@ def _loso_labelled(loso: dict) -> dict:
 
 def _merge(a: dict, b: dict) -> dict:
     """One seed's cross-corpus and LOSO results: the cross-corpus run's, plus LOSO in-corpus."""
-    cross, loso = (b, a) if "folds" in a else (a, b)
+    cross, loso = (b, a) if _kind(a) == "loso" else (a, b)
     n = cross["n"] | {"in_corpus": cross["n"].get("in_corpus", {}) | loso["n"]["in_corpus"]}
     return cross | {"in_corpus": cross.get("in_corpus", {}) | loso["in_corpus"], "n": n}
 
