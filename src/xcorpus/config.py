@@ -9,7 +9,7 @@ modalities a corpus cannot provide.
 from pathlib import Path
 
 from xcorpus.corpora import CORPORA
-from xcorpus.features import BACKEND_OPTIONS, BACKENDS, NEEDS_MODEL
+from xcorpus.features import BACKENDS, NEEDS_MODEL, check_options
 
 # Feature sets every config has unless it redefines them.
 BUILTIN_FEATURE_SETS = {
@@ -174,12 +174,10 @@ def check_feature_set(name: str, feature_set: dict) -> None:
     for emotion2vec, a ModelScope hub id, whose download is tried by the job)."""
     backend = feature_set["backend"]
     options = feature_options(feature_set)
-    if unknown := sorted(set(options) - BACKEND_OPTIONS[backend]):
-        allowed = ", ".join(sorted(BACKEND_OPTIONS[backend])) or "none"
-        raise ConfigError(
-            f"feature set {name}: backend {backend} takes no option(s) {', '.join(unknown)} "
-            f"(its options: {allowed})"
-        )
+    try:
+        check_options(backend, options)
+    except ValueError as error:
+        raise ConfigError(f"feature set {name}: {error}") from None
     if backend not in NEEDS_MODEL:
         return
     model = options.get("model")

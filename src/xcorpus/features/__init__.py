@@ -66,11 +66,19 @@ def backend_module(name: str) -> ModuleType:
     return importlib.import_module(f"xcorpus.features.{name}")
 
 
+def check_options(backend: str, options: dict) -> None:
+    """ValueError naming the options `backend`'s load() does not take, and those it does."""
+    if unknown := sorted(set(options) - BACKEND_OPTIONS[backend]):
+        allowed = ", ".join(sorted(BACKEND_OPTIONS[backend])) or "none"
+        raise ValueError(
+            f"backend {backend} takes no option(s) {', '.join(unknown)} (its options: {allowed})"
+        )
+
+
 def load_encoder(backend: str, options: dict) -> Encoder:
     """The backend's encoder; unknown options are a ValueError naming them."""
     module = backend_module(backend)
-    if unknown := sorted(set(options) - BACKEND_OPTIONS[backend]):
-        raise ValueError(f"backend {backend} takes no option(s) {', '.join(unknown)}")
+    check_options(backend, options)
     return module.load(**options)
 
 
