@@ -111,18 +111,20 @@ def _check_loso(exp: dict, train: list[str]) -> None:
         )
 
 
+def can_score(corpus: str, method: str) -> bool:
+    """Whether `corpus` has what difficulty_method `method` reads: annotator agreement, or
+    V/A/D ratings."""
+    spec = CORPORA[corpus]
+    return spec.has_agreement if method == "agreement" else spec.vad_scale is not None
+
+
 def _check_difficulty(exp: dict, train: list[str]) -> None:
     """The difficulty method needs what every training corpus must provide."""
     name, method = exp["name"], exp["difficulty_method"]
-    if method == "agreement":
-        lacking = [c for c in train if not CORPORA[c].has_agreement]
-        have = [c for c in CORPORA if CORPORA[c].has_agreement]
-        what = "annotator agreement"
-    else:
-        lacking = [c for c in train if CORPORA[c].vad_scale is None]
-        have = [c for c in CORPORA if CORPORA[c].vad_scale]
-        what = "V/A/D ratings"
+    lacking = [c for c in train if not can_score(c, method)]
     if lacking:
+        what = "annotator agreement" if method == "agreement" else "V/A/D ratings"
+        have = [c for c in CORPORA if can_score(c, method)]
         raise ConfigError(
             f"experiment {name}: difficulty-based curriculum (difficulty_method {method}) needs "
             f"{what}, which {', '.join(lacking)} does not have; train on corpora with them "

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from xcorpus.config import (
     ConfigError,
+    can_score,
     expand_experiments,
     feature_options,
     modalities,
@@ -225,9 +226,7 @@ def run_dirs(experiment):
 
 def difficulty_scored(exp):
     """Training corpora that can have the experiment's difficulty_method scores."""
-    if exp["difficulty_method"] == "agreement":
-        return [c for c in exp["train_dataset"] if CORPORA[c].has_agreement]
-    return [c for c in exp["train_dataset"] if CORPORA[c].vad_scale is not None]
+    return [c for c in exp["train_dataset"] if can_score(c, exp["difficulty_method"])]
 
 
 def plot_inputs(wildcards):
