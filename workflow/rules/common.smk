@@ -146,12 +146,18 @@ def experiments_pattern(*modes):
     return "|".join(map(re.escape, names)) or "(?!)"
 
 
-def loso_fold_metrics(wildcards):
-    """The fold metrics of one seed: one fold per session of the training corpus."""
-    (corpus,) = EXPERIMENTS[wildcards.experiment]["train_dataset"]
+def fold_dirs(experiment, seed):
+    """One seed's leave-one-session-out run directories: one per session of its corpus."""
+    (corpus,) = EXPERIMENTS[experiment]["train_dataset"]
     return [
-        f"results/runs/{wildcards.experiment}/seed-{wildcards.seed}/fold-{fold}/metrics.json"
+        f"results/runs/{experiment}/seed-{seed}/fold-{fold}"
         for fold in CORPORA[corpus].sessions
+    ]
+
+
+def loso_fold_metrics(wildcards):
+    return [
+        f"{d}/metrics.json" for d in fold_dirs(wildcards.experiment, wildcards.seed)
     ]
 
 
@@ -216,12 +222,7 @@ def run_dirs(experiment):
     exp = EXPERIMENTS[experiment]
     if exp["evaluation_mode"] != "loso":
         return [f"results/runs/{experiment}/seed-{seed}" for seed in exp["seeds"]]
-    (corpus,) = exp["train_dataset"]
-    return [
-        f"results/runs/{experiment}/seed-{seed}/fold-{fold}"
-        for seed in exp["seeds"]
-        for fold in CORPORA[corpus].sessions
-    ]
+    return [d for seed in exp["seeds"] for d in fold_dirs(experiment, seed)]
 
 
 def difficulty_scored(exp):
