@@ -83,6 +83,7 @@ TaskPlugin=task/none
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
+AuthInfo=cred_expire=10
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=2
 SelectType=select/cons_tres
@@ -189,14 +190,12 @@ def slurm_cluster(tmp_path_factory):
                 stop(pid_file)
 
 
-def write_config(workdir: Path) -> None:
+def write_config(workdir: Path, experiment: dict) -> None:
     config = {
         "demo": {"seed": 7, "utterances": 48},
         "corpora": {c: {"root": f"results/demo/{c}", "demo": True} for c in CORPORA},
         "features": {"egemaps": {"backend": "egemaps", "shards": 2}},
-        "experiments": [
-            {"name": EXPERIMENT, "train_dataset": "IEMO", "num_epochs": 4, "seeds": list(SEEDS)}
-        ],
+        "experiments": [{"name": EXPERIMENT, "train_dataset": "IEMO"} | experiment],
         "wandb_mode": "disabled",
     }
     workdir.mkdir(parents=True)
@@ -213,35 +212,39 @@ def cluster_profile(directory: Path) -> Path:
     return directory
 
 
-def snakemake(workdir: Path, *args: str) -> list[str]:
+def snakemake(workdir: Path, targets: list[str], *args: str) -> list[str]:
     return [
         "timeout", "-s", "KILL", str(SNAKEMAKE_TIMEOUT), sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), *args, *TARGETS,
+        "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), *args, *targets,
     ]  # fmt: skip
+
+
+def on_slurm(workdir: Path, targets: list[str], profile: Path) -> list[str]:
+    """The snakemake command that runs `targets` through the SLURM executor with `profile`."""
+    return snakemake(
+        workdir, targets,
+        "--workflow-profile", str(profile),
+        "--slurm-init-seconds-before-status-checks", "5",
+        "--slurm-keep-successful-logs",
+    )  # fmt: skip
 
 
 def test_profile_runs_on_slurm_like_locally(slurm_cluster, tmp_path):
     local_dir, cluster_dir = tmp_path / "local", tmp_path / "cluster"
-    write_config(local_dir)
-    write_config(cluster_dir)
+    for workdir in (local_dir, cluster_dir):
+        write_config(workdir, {"num_epochs": 4, "seeds": list(SEEDS)})
     profile = cluster_profile(tmp_path / "profile")
 
     start = time.monotonic()
     local = subprocess.Popen(
-        snakemake(local_dir, "--cores", "2"),
+        snakemake(local_dir, TARGETS, "--cores", "2"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     cluster = subprocess.run(
-        snakemake(
-            cluster_dir,
-            "--workflow-profile", str(profile),
-            "--slurm-init-seconds-before-status-checks", "5",
-            "--slurm-keep-successful-logs",
-        ),
-        capture_output=True, text=True,
-    )  # fmt: skip
+        on_slurm(cluster_dir, TARGETS, profile), capture_output=True, text=True
+    )
     local_output = local.communicate(timeout=SNAKEMAKE_TIMEOUT)[0]
     print(f"SLURM run {time.monotonic() - start:.0f} s")
     assert local.returncode == 0, local_output[-3000:]
@@ -272,3 +275,58 @@ def test_profile_runs_on_slurm_like_locally(slurm_cluster, tmp_path):
     for target in TARGETS:
         metrics = json.loads((local_dir / target).read_text())
         assert json.loads((cluster_dir / target).read_text()) == metrics, target
+
+
+def test_requeued_training_resumes_from_its_checkpoint(slurm_cluster, tmp_path):
+    """SLURM requeues a running training job, as it does on preemption (`scontrol requeue`
+    kills it and queues it again): the job resumes from its last epoch's checkpoint and ends
+    exactly as an uninterrupted local run."""
+    target = f"results/runs/{EXPERIMENT}/seed-1/metrics.json"
+    local_dir, cluster_dir = tmp_path / "local", tmp_path / "cluster"
+    for workdir in (local_dir, cluster_dir):  # ~12 ms an epoch: long enough to requeue mid-run
+        write_config(workdir, {"num_epochs": 2000, "batch_size": 8, "seeds": [1]})
+    profile = cluster_profile(tmp_path / "profile")
+    local = subprocess.Popen(
+        snakemake(local_dir, [target], "--cores", "1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    cluster = subprocess.Popen(
+        on_slurm(cluster_dir, [target], profile),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    train_log = cluster_dir / f"results/logs/runs/{EXPERIMENT}/seed-1.log"
+    requeued_after = 50  # epochs seen in the log before the requeue
+    deadline = time.monotonic() + SNAKEMAKE_TIMEOUT
+    while f"epoch {requeued_after}:" not in (train_log.read_text() if train_log.exists() else ""):
+        assert cluster.poll() is None and time.monotonic() < deadline, cluster.communicate()[0]
+        time.sleep(0.2)
+    running = run("squeue", "-h", "-t", "RUNNING", "-o", "%i").stdout.split()
+    assert len(running) == 1, running  # the training job: everything before it has finished
+    run("scontrol", "requeue", running[0])
+
+    cluster_output = cluster.communicate(timeout=SNAKEMAKE_TIMEOUT)[0]
+    local_output = local.communicate(timeout=SNAKEMAKE_TIMEOUT)[0]
+    assert local.returncode == 0, local_output[-3000:]
+    assert cluster.returncode == 0, cluster_output[-5000:]
+    show = run("scontrol", "show", "job", running[0]).stdout
+    assert "JobState=COMPLETED" in show and "Restarts=1" in show, show
+
+    # The second run of the job resumed where the first left off, and ran on from there.
+    log = train_log.read_text()
+    resumed = re.search(r"resuming from \S+ at epoch (\d+)\n", log)
+    assert resumed and int(resumed.group(1)) >= requeued_after, log[:2000]
+    assert re.search(rf"\nepoch {resumed.group(1)}:", log) and "\nepoch 0:" not in log
+    assert not list((cluster_dir / "results/checkpoints").rglob("*.pt"))
+
+    # ...and ended exactly as the uninterrupted run: every epoch's row, the model selection,
+    # the test predictions and metrics.
+    run_dir = Path(target).parent
+    for name in ("metrics.json", "history.csv"):
+        local_text = (local_dir / run_dir / name).read_text()
+        assert (cluster_dir / run_dir / name).read_text() == local_text, name
+    predictions = pq.read_table(local_dir / run_dir / "predictions.parquet")
+    assert pq.read_table(cluster_dir / run_dir / "predictions.parquet").equals(predictions)
