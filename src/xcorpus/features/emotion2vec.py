@@ -64,7 +64,6 @@ UNUSED_KEYS = ("modality_encoders.AUDIO.decoder.", "proj.", "_ema", "ema.")
 # The ALiBi cache keeps the largest bias ever built (batch x heads x frames^2 floats); drop it
 # when it grows past this many elements (512 MiB in float32).
 ALIBI_CACHE_MAX = 1 << 27
-DTYPES = ("float32", "bfloat16", "float16")
 GET_MODEL = (
     "Get it with `modelscope download --model iic/emotion2vec_plus_base --local_dir DIR`, or "
     "`git clone https://www.modelscope.cn/iic/emotion2vec_plus_base.git DIR`, or from Hugging "
@@ -321,7 +320,7 @@ class Emotion2vecEncoder:
                 )
             )
         try:
-            with torch.inference_mode(), self.autocast():
+            with torch.inference_mode(), encoder.autocast(self.dtype, self.device):
                 x = self.model.extract_features(source, padding_mask=padding)["x"]
         finally:
             for hook in hooks:
@@ -350,13 +349,6 @@ class Emotion2vecEncoder:
             padding[b, : len(wave)] = False
         return source, padding
 
-    def autocast(self) -> contextlib.AbstractContextManager:
-        import torch
-
-        if self.dtype == "float32":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device, dtype=getattr(torch, self.dtype))
-
 
 def load(
     model: str,
@@ -367,10 +359,7 @@ def load(
 ) -> Emotion2vecEncoder:
     """Load an emotion2vec model offline (or from the hub when it answers) and check its weights."""
     device = encoder.resolve_device(device)
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-    if dtype == "float16" and device == "cpu":
-        raise ValueError("dtype float16 needs CUDA; use float32 or bfloat16 on CPU")
+    encoder.autocast(dtype, device)  # refuse a bad dtype before loading anything
     if batch_seconds <= 0:
         raise ValueError(f"batch_seconds must be positive, got {batch_seconds}")
     hub = is_hub_id(model)

@@ -7,11 +7,14 @@ items are grouped (a shard's features never depend on the shard count or the chu
 """
 
 import hashlib
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 class ModelNotFoundError(ValueError):
@@ -60,3 +63,19 @@ def resolve_device(device: str) -> str:
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
     return device
+
+
+def autocast(dtype: str, device: str) -> AbstractContextManager:
+    """The context to run a model in: float32 as is, else autocast (fp16 only on CUDA).
+
+    Called once before loading a model too, so that a bad dtype is refused before anything loads.
+    """
+    import torch
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if dtype == "float16" and device == "cpu":
+        raise ValueError("dtype float16 needs CUDA; use bfloat16 or float32 on CPU")
+    if dtype == "float32":
+        return nullcontext()
+    return torch.autocast(device_type=device, dtype=getattr(torch, dtype))

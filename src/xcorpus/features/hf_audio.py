@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from xcorpus.features import hf_common
-from xcorpus.features.encoder import Embedding, ModelNotFoundError, resolve_device
+from xcorpus.features.encoder import Embedding, ModelNotFoundError, autocast, resolve_device
 
 MODALITY = "audio"
 SAMPLE_RATE = 16000
@@ -48,7 +48,7 @@ def load(
     if batch_seconds <= 0:
         raise ValueError(f"batch_seconds must be positive, got {batch_seconds}")
     device = resolve_device(device)
-    hf_common.autocast(dtype, device)  # refuse a bad dtype before loading anything
+    autocast(dtype, device)  # refuse a bad dtype before loading anything
     hf_common.offline()
     from transformers import AutoFeatureExtractor
 
@@ -138,7 +138,7 @@ class AudioEncoder:
         )
         mask = inputs["attention_mask"]
         self._valid_frames = self.network._get_feat_extract_output_lengths(mask.sum(-1))
-        with torch.inference_mode(), hf_common.autocast(self.dtype, self.device):
+        with torch.inference_mode(), autocast(self.dtype, self.device):
             output = self.network(
                 inputs["input_values"].to(self.device),
                 attention_mask=mask.to(self.device) if self.norm == "layer" else None,

@@ -6,14 +6,12 @@ a job never stalls on the network and the features always name the exact files t
 
 import os
 import re
-from contextlib import nullcontext
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from xcorpus.features.encoder import ModelNotFoundError, weights_hash
 
-DTYPES = ("float32", "bfloat16", "float16")
 # Only used for SpecAugment-style masking in training, absent from many released checkpoints.
 TRAINING_ONLY_KEYS = ("masked_spec_embed",)
 
@@ -84,19 +82,6 @@ def load_checked(path: Path) -> Any:
             f"shape mismatch {mismatched}, errors {info['error_msgs']}"
         )
     return model.eval()
-
-
-def autocast(dtype: str, device: str) -> Any:
-    """The context to run the model in: float32 as is, else autocast (fp16 only on CUDA)."""
-    import torch
-
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    if dtype == "float16" and device == "cpu":
-        raise ValueError("dtype float16 needs CUDA; use bfloat16 or float32 on CPU")
-    if dtype == "float32":
-        return nullcontext()
-    return torch.autocast(device_type=device, dtype=getattr(torch, dtype))
 
 
 def layer_indices(layer: str | int | list[int], n_hidden: int) -> list[int] | None:

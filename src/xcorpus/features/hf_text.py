@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from xcorpus.features import hf_common
-from xcorpus.features.encoder import Embedding, resolve_device
+from xcorpus.features.encoder import Embedding, autocast, resolve_device
 
 MODALITY = "text"
 EXAMPLE = "sentence-transformers/all-mpnet-base-v2"
@@ -47,7 +47,7 @@ def load(
     if batch_size < 1 or max_tokens < 2:
         raise ValueError(f"need batch_size >= 1, max_tokens >= 2; got {batch_size}, {max_tokens}")
     device = resolve_device(device)
-    hf_common.autocast(dtype, device)  # refuse a bad dtype before loading anything
+    autocast(dtype, device)  # refuse a bad dtype before loading anything
     hf_common.offline()
     common = {"device": device, "dtype": dtype, "batch_size": batch_size, "max_tokens": max_tokens}
     if (path / "modules.json").is_file():
@@ -112,7 +112,7 @@ class SentenceEncoder(_TextEncoder):
 
     def __call__(self, texts: list[str]) -> list[Embedding]:
         self._count_truncated(self.model.tokenizer, texts, self.model.max_seq_length)
-        with hf_common.autocast(self.dtype, self.device):
+        with autocast(self.dtype, self.device):
             outputs = self.model.encode(
                 texts,
                 batch_size=self.batch_size,
@@ -176,7 +176,7 @@ class TokenEncoder(_TextEncoder):
         inputs = self.tokenizer(
             batch, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
         ).to(self.device)
-        with torch.inference_mode(), hf_common.autocast(self.dtype, self.device):
+        with torch.inference_mode(), autocast(self.dtype, self.device):
             output = self.network(**inputs, output_hidden_states=self.layers is not None)
         hidden = hf_common.pick_layer(output, self.layers).float().cpu().numpy()
         valid = inputs["attention_mask"].bool().cpu().numpy()  # padding may be on either side
