@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from xcorpus.features import emotion2vec
-from xcorpus.features.encoder import resolve_device
+from xcorpus.features.encoder import DTYPES, resolve_device
 
 SAMPLE_RATE = 16000
 
@@ -51,17 +51,7 @@ def funasr_generate(model_dir: Path, device: str):
 
     Its utterance vector is the mean of these frames, so one call per clip is enough.
     """
-    with emotion2vec.quiet():
-        from funasr import AutoModel
-
-        model = AutoModel(
-            model=str(model_dir),
-            device=device,
-            disable_update=True,
-            disable_pbar=True,
-            log_level="ERROR",
-            ncpu=torch.get_num_threads(),
-        )
+    model = emotion2vec.funasr_model(model_dir, device)
 
     def run(waves: list[np.ndarray]) -> list[np.ndarray]:
         with emotion2vec.quiet():
@@ -105,7 +95,7 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=1.0)
     parser.add_argument("--max-seconds", type=float, default=8.0)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--dtype", default="float32", choices=list(emotion2vec.DTYPES))
+    parser.add_argument("--dtype", default="float32", choices=list(DTYPES))
     parser.add_argument("--batch-seconds", type=float, default=60.0)
     parser.add_argument(
         "--max-items",

@@ -43,17 +43,7 @@ def clips() -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def funasr_model(tiny):
-    with emotion2vec.quiet():
-        from funasr import AutoModel
-
-        return AutoModel(
-            model=str(tiny),
-            device="cpu",
-            disable_update=True,
-            disable_pbar=True,
-            log_level="ERROR",
-            ncpu=torch.get_num_threads(),
-        )
+    return emotion2vec.funasr_model(tiny, "cpu")
 
 
 def batched(model_dir: Path, **options) -> emotion2vec.Emotion2vecEncoder:

@@ -400,20 +400,22 @@ def padding_is_exact(model) -> bool:
     return model.modality_encoders["AUDIO"].modality_cfg.extractor_mode == "layer_norm"
 
 
-def build(model_dir: Path, device: str):
-    """FunASR's Emotion2vec for a local directory, on `device`, in eval mode."""
+def funasr_model(model_dir: Path, device: str):
+    """FunASR's AutoModel for a local directory: offline, quiet, on `device`.
+
+    Its `generate` is the reference this backend's padded batches are tested and measured against.
+    """
     import torch
 
     with quiet():
         try:
             from funasr import AutoModel
-            from funasr.models.emotion2vec.model import Emotion2vec
         except ImportError as error:
             raise ImportError(
                 "the emotion2vec backend needs FunASR: pip install 'xcorpus[emotion2vec]'"
             ) from error
 
-        auto = AutoModel(
+        return AutoModel(
             model=str(model_dir),
             device=device,
             disable_update=True,
@@ -421,6 +423,13 @@ def build(model_dir: Path, device: str):
             log_level="ERROR",
             ncpu=torch.get_num_threads(),
         )
+
+
+def build(model_dir: Path, device: str):
+    """FunASR's Emotion2vec for a local directory, on `device`, in eval mode."""
+    auto = funasr_model(model_dir, device)
+    from funasr.models.emotion2vec.model import Emotion2vec
+
     if not isinstance(auto.model, Emotion2vec):
         raise ValueError(f"{model_dir} holds a {type(auto.model).__name__}, not an Emotion2vec")
     return auto.model
