@@ -35,3 +35,16 @@ def test_ci_runs_the_readme_commands():
     assert main in ci
     # pytest's "no tests collected" exit code 5 is tolerated by CI, nothing else.
     assert tests.removesuffix(" && pytest") + " && { pytest || [ $? -eq 5 ]; }" in ci
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (REPO / "benchmarks").glob("*.py")))
+def test_benchmark_starts(script):
+    """Benchmarks run outside the suite: at least their imports and arguments must hold."""
+    run = subprocess.run(
+        [sys.executable, f"benchmarks/{script}", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0 and run.stdout.startswith("usage:"), run.stderr[-3000:]
