@@ -150,6 +150,8 @@ def test_sentence_transformers_dir_gives_encode_output(models):
         "layer": "last",
         "max_tokens": "48",
     }
+    # The shard records the package that pooled and normalised the vectors.
+    assert set(hf_text.versions()) == {"sentence-transformers", "transformers", "torch"}
 
 
 def test_packaged_minilm_directory_loads_as_sentence_transformer():

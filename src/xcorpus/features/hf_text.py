@@ -18,6 +18,7 @@ Padded batches equal one-at-a-time output (attention masks; checked to cosine >=
 
 import json
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,11 @@ MODALITY = "text"
 EXAMPLE = "sentence-transformers/all-mpnet-base-v2"
 POOLINGS = ("cls", "mean")
 
-versions = hf_common.versions
+
+def versions() -> dict[str, str]:
+    """Packages whose version can change the features: sentence-transformers directories are
+    pooled and normalised by sentence-transformers itself."""
+    return hf_common.versions() | {"sentence-transformers": version("sentence-transformers")}
 
 
 def load(
