@@ -5,7 +5,6 @@ history.csv, predictions.parquet, difficulty parquets), so the report shows exac
 tables hold. Matplotlib runs headless (Agg).
 """
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from xcorpus.aggregate import read_run, split_results
 from xcorpus.labels import CLASSES
 from xcorpus.tables import atomic
 
@@ -50,15 +50,19 @@ def uar_heatmap(summary_csv: Path, out: Path) -> None:
     _save(figure, out)
 
 
+def confusion_totals(metrics_paths: list[Path]) -> dict[str, np.ndarray]:
+    """Per split, named and combined as in the tables (a seed's cross-corpus validation, not
+    its LOSO folds'; `IEMO LOSO` for held-out sessions), the confusion counts summed over seeds."""
+    run = read_run(metrics_paths)
+    return {
+        split: np.sum([np.asarray(m["confusion"], dtype=float) for m, _ in seeds.values()], axis=0)
+        for split, seeds in split_results(run.experiment, run.metrics).items()
+    }
+
+
 def confusion_matrices(metrics_paths: list[Path], out: Path) -> None:
     """One row-normalised confusion matrix per split, summed over the seeds' runs."""
-    totals: dict[str, np.ndarray] = {}
-    for path in metrics_paths:
-        metrics = json.loads(Path(path).read_text(encoding="utf-8"))
-        splits = {"validation": metrics["validation"], **metrics["test"]}
-        splits |= {f"{c} in-corpus": m for c, m in metrics.get("in_corpus", {}).items()}
-        for split, values in splits.items():
-            totals[split] = totals.get(split, 0) + np.asarray(values["confusion"], dtype=float)
+    totals = confusion_totals(metrics_paths)
     figure, axes = plt.subplots(1, len(totals), figsize=(3.2 * len(totals), 3.2), squeeze=False)
     for ax, (split, counts) in zip(axes[0], totals.items(), strict=True):
         rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
