@@ -361,21 +361,32 @@ def test_emotion2vec_and_token_sequences_feed_cross_attention(tmp_path):
     assert "sequences: audio: 6-6 frames (mean 6.0); text: 5-5 tokens" in train_log
 
 
-def test_loso_folds_and_in_corpus_tests(tmp_path):
-    corpora = {c: {"root": f"results/demo/{c}", "demo": True} for c in ("IEMO", "MSPP")}
-    fast = {"num_epochs": 3, "seeds": [1], "use_curriculum_learning": False}
+TWO_CORPORA = {c: {"root": f"results/demo/{c}", "demo": True} for c in ("IEMO", "MSPP")}
+FAST = {"num_epochs": 3, "seeds": [1], "use_curriculum_learning": False}
+
+
+@pytest.fixture(scope="module")
+def loso_run(tmp_path_factory) -> Path:
+    """IEMO trained with both evaluation modes; MSPP with a centroid difficulty curriculum."""
+    workdir = tmp_path_factory.mktemp("loso")
     write_config(
-        tmp_path,
+        workdir,
         utterances=40,
         experiments=[
-            experiment("iemo_both", "IEMO", evaluation_mode="both") | fast,
-            experiment("mspp", "MSPP") | fast,
+            experiment("iemo_both", "IEMO", evaluation_mode="both") | FAST,
+            experiment("mspp", "MSPP", difficulty_method="centroid")
+            | FAST
+            | {"use_curriculum_learning": True},
         ],
-        corpora=corpora,
+        corpora=TWO_CORPORA,
     )
-    run = snakemake(tmp_path)
+    run = snakemake(workdir)
     assert run.returncode == 0, run.stderr[-3000:]
-    results = tmp_path / "results"
+    return workdir
+
+
+def test_loso_folds_and_in_corpus_tests(loso_run):
+    results = loso_run / "results"
     index = pq.read_table(results / "corpora/IEMO.parquet").to_pandas().set_index("utt_id")
     folds = []
     for session in range(1, 6):
@@ -397,3 +408,36 @@ def test_loso_folds_and_in_corpus_tests(tmp_path):
     assert heldout == set(mspp.loc[mspp["split"] == "test1", "utt_id"]) != set()
     summary = (results / "cross_corpus_uar.md").read_text()
     assert "IEMO LOSO" in summary and "MSPP in-corpus" in summary
+
+
+def test_cache_a_new_seed_of_a_loso_experiment_runs_only_that_seed(loso_run):
+    def change(config):
+        config["experiments"][0]["seeds"] = [1, 2]
+
+    jobs = planned_jobs(loso_run, change)
+    assert (jobs["train_fold"], jobs["loso_mean"], jobs["train"]) == (5, 1, 1)
+
+
+def test_cache_expected_vad_rescores_only_euclidean_difficulty(loso_run):
+    """iemo_both's report plots its (euclidean) difficulty; mspp trains on centroid scores."""
+    config = yaml.safe_load((loso_run / "config.yaml").read_text())
+    config["expected_vad"] = {
+        "neutral": [3.0, 3.0, 3.0],
+        "happy": [4.5, 4.0, 3.5],
+        "sad": [1.5, 2.0, 2.5],
+        "angry": [2.0, 4.5, 3.5],
+    }
+    changed = loso_run / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config, sort_keys=False))
+    run = snakemake(loso_run, "-n", "--configfile", str(changed))
+    assert run.returncode == 0, run.stderr[-3000:]
+    planned = run.stdout + run.stderr
+    assert "output: results/difficulty/euclidean/IEMO.parquet" in planned
+    assert "results/difficulty/centroid" not in planned and "rule train" not in planned
+
+
+def test_loso_only_folds_need_only_the_training_corpus_features(tmp_path):
+    loso = experiment("iemo_loso", "IEMO", evaluation_mode="loso") | FAST
+    write_config(tmp_path, utterances=40, experiments=[loso], corpora=TWO_CORPORA)
+    jobs = dry_run_jobs(tmp_path)
+    assert (jobs["extract_features"], jobs["train_fold"], jobs["index_corpus"]) == (2, 5, 2)

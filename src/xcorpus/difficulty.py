@@ -29,9 +29,10 @@ def score(
     index: pa.Table,
     method: str,
     vad_scale: tuple[float, float] | None,
-    expected_vad: dict[str, list[float]],
+    expected_vad: dict[str, list[float]] | None,
 ) -> tuple[pa.Table, pa.Table]:
-    """(difficulty, rejects) of `index`'s utterances by `method` (see the module docstring)."""
+    """(difficulty, rejects) of `index`'s utterances by `method` (see the module docstring);
+    `expected_vad` is read by euclidean only."""
     if method == "euclidean":
         return score_difficulty(index, vad_scale, expected_vad)
     if method == "centroid":

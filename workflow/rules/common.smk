@@ -16,6 +16,7 @@ from xcorpus.config import (
     with_builtin_feature_sets,
 )
 from xcorpus.corpora import CORPORA
+from xcorpus.difficulty import METHODS
 
 validate(config, "../schemas/config.schema.yaml")
 config["features"] = with_builtin_feature_sets(config["features"])
@@ -29,7 +30,7 @@ wildcard_constraints:
     corpus="|".join(CORPORA),
     experiment="|".join(map(re.escape, EXPERIMENTS)),
     seed=r"\d+",
-    method="euclidean|centroid|agreement",
+    method="|".join(METHODS),
     shard=r"\d+",
     n_shards=r"\d+",
     fold=r"\d+",
@@ -115,8 +116,12 @@ def manifest_params(wildcards):
 
 
 def train_inputs(wildcards):
+    """A leave-one-session-out fold reads the training corpus's features only."""
     exp = EXPERIMENTS[wildcards.experiment]
-    corpora = experiment_corpora(wildcards.experiment)
+    folds = hasattr(wildcards, "fold")
+    corpora = (
+        exp["train_dataset"] if folds else experiment_corpora(wildcards.experiment)
+    )
     mods = modalities(exp)
     inputs = manifest_inputs(wildcards)
     return {
@@ -128,6 +133,12 @@ def train_inputs(wildcards):
         ),
         "text": feature_shards(exp["text_features"], corpora) if "text" in mods else [],
     }
+
+
+def difficulty_params(wildcards):
+    """expected_vad for the euclidean method only: the others never read it, and editing it
+    must not rerun them."""
+    return config["expected_vad"] if wildcards.method == "euclidean" else None
 
 
 def experiment_params(wildcards):

@@ -9,6 +9,6 @@ rule score_difficulty:
     conda:
         "../envs/xcorpus.yaml"
     params:
-        expected_vad=config["expected_vad"],
+        expected_vad=difficulty_params,
     script:
         "../scripts/score_difficulty.py"

@@ -55,6 +55,6 @@ rule loso_mean:
     conda:
         "../envs/xcorpus.yaml"
     params:
-        experiment=experiment_params,
+        experiment=training_params,
     script:
         "../scripts/loso_mean.py"
