@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from xcorpus.features import emotion2vec
-from xcorpus.features.encoder import ModelNotFoundError, weights_hash
+from xcorpus.features.encoder import ItemError, ModelNotFoundError, weights_hash
 
 SECONDS = [0.1, 0.37, 0.5, 0.8, 1.0, 1.3, 1.7, 2.2, 2.5, 3.3, 3.9, 4.0]
 
@@ -297,10 +297,15 @@ def test_nan_output_names_the_item(tiny, clips, tmp_path):
         emotion2vec.load(str(bad), device="cpu")(clips[:2])
 
 
-def test_too_short_signal_names_the_item(tiny, clips):
+def test_bad_signals_name_the_item(tiny, clips):
     encoder = emotion2vec.load(str(tiny), device="cpu")
-    with pytest.raises(ValueError, match=r"item 1 is too short.*300 samples"):
+    with pytest.raises(ItemError, match=r"item 1 is too short.*300 samples") as error:
         encoder([clips[0], np.zeros(300, np.float32)])
+    assert error.value.index == 1
+    with pytest.raises(ItemError, match=r"item 1: signal has NaN"):
+        encoder([clips[0], np.full(4000, np.nan, np.float32)])
+    with pytest.raises(ItemError, match=r"item 0: expected a mono 1-D signal"):
+        encoder([np.zeros((2, 4000), np.float32)])
     assert encoder([np.zeros(400, np.float32)])[0].frames.shape == (1, 32)
 
 

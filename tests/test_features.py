@@ -19,7 +19,7 @@ from xcorpus.features import (
     load_encoder,
     pool_sequence,
 )
-from xcorpus.features.encoder import Embedding
+from xcorpus.features.encoder import Embedding, ItemError
 from xcorpus.features.shards import read_feature_set, read_metadata, shard_rows, write_shard
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
 
@@ -107,7 +107,9 @@ class FakeEncoder:
         out = []
         for i, signal in enumerate(signals):
             if self.bad.get(i) == "short":
-                raise ValueError(f"item {i} is too short: {len(signal)} samples give no frame")
+                raise ItemError(i, f"item {i} is too short: {len(signal)} samples give no frame")
+            if self.bad.get(i) == "library":  # an error about the whole call, not one item
+                raise ValueError("the model config has no item 1 table")
             frames = np.repeat(np.arange(len(signal) // 320, dtype=np.float32)[:, None], 4, 1)
             if self.bad.get(i) == "nan":
                 frames[0, 0] = np.nan
@@ -123,6 +125,9 @@ def test_non_finite_features_name_the_utterance(tone_index):
 def test_encoder_errors_about_an_item_name_the_utterance(tone_index):
     with pytest.raises(FeatureError, match="utterance utt3: item 3 is too short"):
         extract(tone_index, "egemaps", encoder=FakeEncoder({3: "short"}))
+    # Only an ItemError names one utterance; other errors name the chunk, whatever they say.
+    with pytest.raises(FeatureError, match=r"egemaps: utterances utt0\.\.: the model config"):
+        extract(tone_index, "egemaps", encoder=FakeEncoder({3: "library"}))
 
 
 def test_sequences_are_pooled_capped_and_float16(tone_index):

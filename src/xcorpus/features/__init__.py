@@ -13,7 +13,6 @@ the whole utterance stays covered.
 """
 
 import importlib
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from xcorpus.audio import SAMPLE_RATE, AudioError, read_utterance
-from xcorpus.features.encoder import Embedding, Encoder
+from xcorpus.features.encoder import Embedding, Encoder, ItemError
 from xcorpus.features.shards import feature_schema, shard_rows, write_shard
 
 # backend -> modality; the config checks need it before any model is imported.
@@ -53,7 +52,6 @@ GRANULARITIES = ("utterance", "frames")
 AUDIO_COLUMNS = ("audio_path", "start_s", "end_s")
 CHUNK_SECONDS = 600.0
 CHUNK_TEXTS = 1024
-ITEM_RE = re.compile(r"\bitem (\d+)\b")
 
 
 class FeatureError(ValueError):
@@ -164,13 +162,13 @@ def _chunks(index: pa.Table, modality: str) -> Iterator[tuple[list[str], list, f
 
 
 def _encode(encoder: Encoder, ids: list[str], items: list, backend: str) -> list[Embedding]:
-    """The encoder's output for one chunk; an error about `item i` is raised naming its id."""
+    """The encoder's output for one chunk; an ItemError is raised again naming its utterance."""
     try:
         out = encoder(items)
+    except ItemError as e:
+        raise FeatureError(f"{backend}: utterance {ids[e.index]}: {e}") from e
     except ValueError as e:
-        match = ITEM_RE.search(str(e))
-        who = f"utterance {ids[int(match.group(1))]}" if match else f"utterances {ids[0]}.."
-        raise FeatureError(f"{backend}: {who}: {e}") from e
+        raise FeatureError(f"{backend}: utterances {ids[0]}..: {e}") from e
     if len(out) != len(items):
         raise FeatureError(f"{backend} gave {len(out)} embeddings for {len(items)} utterances")
     return out

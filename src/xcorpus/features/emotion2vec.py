@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from xcorpus.features import encoder
-from xcorpus.features.encoder import Embedding, ModelNotFoundError
+from xcorpus.features.encoder import Embedding, ItemError, ModelNotFoundError
 
 MODALITY = "audio"
 SAMPLE_RATE = 16000
@@ -277,18 +277,18 @@ class Emotion2vecEncoder:
         bad = [i for i, e in enumerate(out) if not np.isfinite(e.frames).all()]
         if bad:
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-            raise ValueError(f"emotion2vec gave NaN or inf features for item {bad[0]}{more}")
+            raise ItemError(bad[0], f"emotion2vec gave NaN or inf features for item {bad[0]}{more}")
         return out  # type: ignore[return-value]  # every index is in exactly one group
 
     def validate(self, index: int, signal: np.ndarray) -> np.ndarray:
-        """The signal as float32, or ValueError if it is not 1-D or too short for one frame."""
-        wave = np.asarray(signal, dtype=np.float32)
-        if wave.ndim != 1:
-            raise ValueError(f"item {index}: expected a 1-D signal, got shape {wave.shape}")
+        """The signal as float32, or an ItemError if it is not a finite 1-D signal of at least one
+        frame."""
+        wave = encoder.checked_signal(index, signal)
         if frame_count(len(wave), self.spec) == 0:
-            raise ValueError(
+            raise ItemError(
+                index,
                 f"item {index} is too short for emotion2vec: {len(wave)} samples "
-                f"({len(wave) / SAMPLE_RATE:.4f} s) give no frame"
+                f"({len(wave) / SAMPLE_RATE:.4f} s) give no frame",
             )
         return wave
 

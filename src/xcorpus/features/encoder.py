@@ -21,6 +21,15 @@ class ModelNotFoundError(ValueError):
     """A model not loadable offline; the message says what was expected and how to get it."""
 
 
+class ItemError(ValueError):
+    """An input an encoder refuses or cannot encode; `index` is its position in the call's list,
+    so that the extraction stage names the utterance."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
 @dataclass(frozen=True)
 class Embedding:
     """One utterance's features: its vector and, where the encoder has one, its sequence."""
@@ -79,3 +88,15 @@ def autocast(dtype: str, device: str) -> AbstractContextManager:
     if dtype == "float32":
         return nullcontext()
     return torch.autocast(device_type=device, dtype=getattr(torch, dtype))
+
+
+def checked_signal(index: int, signal: np.ndarray) -> np.ndarray:
+    """A 1-D float32 signal with finite samples, or an ItemError naming the item."""
+    signal = np.asarray(signal, dtype=np.float32)
+    if signal.ndim != 1:
+        raise ItemError(
+            index, f"item {index}: expected a mono 1-D signal, got shape {signal.shape}"
+        )
+    if not np.isfinite(signal).all():
+        raise ItemError(index, f"item {index}: signal has NaN or inf samples")
+    return signal

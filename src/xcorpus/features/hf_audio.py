@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 
 from xcorpus.features import hf_common
-from xcorpus.features.encoder import Embedding, ModelNotFoundError, autocast, resolve_device
+from xcorpus.features.encoder import (
+    Embedding,
+    ItemError,
+    ModelNotFoundError,
+    autocast,
+    checked_signal,
+    resolve_device,
+)
 
 MODALITY = "audio"
 SAMPLE_RATE = 16000
@@ -95,7 +102,7 @@ class AudioEncoder:
             conv.register_forward_pre_hook(self._zero_padding)
 
     def __call__(self, signals: list[np.ndarray]) -> list[Embedding]:
-        signals = [_checked(i, s) for i, s in enumerate(signals)]
+        signals = [checked_signal(i, s) for i, s in enumerate(signals)]
         lengths = [len(s) for s in signals]
         self._check_frames(lengths)
         out: dict[int, Embedding] = {}
@@ -110,7 +117,9 @@ class AudioEncoder:
         counts = self.network._get_feat_extract_output_lengths(torch.tensor(lengths)).tolist()
         for i, (n, count) in enumerate(zip(lengths, counts, strict=True)):
             if count < 1:
-                raise ValueError(f"item {i}: {n} samples give no frame of {self.metadata['model']}")
+                raise ItemError(
+                    i, f"item {i}: {n} samples give no frame of {self.metadata['model']}"
+                )
 
     def _groups(self, lengths: list[int]) -> list[list[int]]:
         """Indices by increasing length, cut so batch size x longest <= batch_seconds; GroupNorm
@@ -158,13 +167,3 @@ class AudioEncoder:
         positions = torch.arange(hidden.shape[-1], device=hidden.device)
         valid = positions[None, :] < self._valid_frames.to(hidden.device)[:, None]
         return (hidden * valid[:, None, :].to(hidden.dtype),)
-
-
-def _checked(index: int, signal: np.ndarray) -> np.ndarray:
-    """A 1-D float32 signal with finite samples, or an error naming the item."""
-    signal = np.asarray(signal, dtype=np.float32)
-    if signal.ndim != 1:
-        raise ValueError(f"item {index}: expected a mono 1-D signal, got shape {signal.shape}")
-    if not np.isfinite(signal).all():
-        raise ValueError(f"item {index}: signal has NaN or inf samples")
-    return signal
