@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from xcorpus.audio import SAMPLE_RATE
 from xcorpus.features import emotion2vec
 from xcorpus.features.encoder import DTYPES, resolve_device
-
-SAMPLE_RATE = 16000
 
 
 def clips(count: int, low: float, high: float, seed: int) -> list[np.ndarray]:

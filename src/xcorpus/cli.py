@@ -5,7 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from xcorpus.corpora import CORPORA, SPLITS, index_corpus
-from xcorpus.features import BACKENDS
+from xcorpus.features import BACKENDS, GRANULARITIES, extract_to_file
 from xcorpus.tables import INDEX_SCHEMA, index_metadata, write_csv, write_parquet
 
 
@@ -41,8 +41,6 @@ def cmd_index(args: argparse.Namespace) -> None:
 
 
 def cmd_extract(args: argparse.Namespace) -> None:
-    from xcorpus.features import extract_to_file
-
     options = dict(_option(text) for text in args.option)
     if args.model is not None:
         options["model"] = args.model
@@ -97,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
     extract.add_argument("out")
     extract.add_argument("--backend", required=True, choices=list(BACKENDS))
     extract.add_argument("--model", default=None, help="local model path or hub id")
-    extract.add_argument("--granularity", choices=["utterance", "frames"], default="utterance")
+    extract.add_argument("--granularity", choices=GRANULARITIES, default="utterance")
     extract.add_argument(
         "--sequence-rate", type=float, default=None, help="frames/s of stored audio sequences"
     )

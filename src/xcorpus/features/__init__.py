@@ -47,7 +47,7 @@ BACKEND_OPTIONS: dict[str, frozenset[str]] = {
         {"model", "pooling", "layer", "device", "dtype", "batch_size", "max_tokens"}
     ),
 }
-NEEDS_MODEL = frozenset({"emotion2vec", "hf_audio", "hf_text"})
+NEEDS_MODEL = frozenset(b for b, options in BACKEND_OPTIONS.items() if "model" in options)
 GRANULARITIES = ("utterance", "frames")
 AUDIO_COLUMNS = ("audio_path", "start_s", "end_s")
 CHUNK_SECONDS = 600.0

@@ -51,11 +51,11 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from xcorpus.audio import SAMPLE_RATE
 from xcorpus.features import encoder
 from xcorpus.features.encoder import Embedding, ItemError, ModelNotFoundError
 
 MODALITY = "audio"
-SAMPLE_RATE = 16000
 FRAME_RATE = 50.0
 HUB_TIMEOUT_S = 3.0
 # Keys the features never read: the pretraining decoder, the classification head, an EMA
@@ -370,13 +370,11 @@ def load(
     n_blocks = len(net.modality_encoders["AUDIO"].context_encoder.blocks) + len(net.blocks)
     dim = int(net.cfg.get("embed_dim"))
     metadata = {
-        "backend": "emotion2vec",
         "model": model if hub else str(model_dir),
         "weights": encoder.weights_hash([weights]),
         "layer": layer if isinstance(layer, str) else json.dumps(layer),
         "dtype": dtype,
         "device": device,
-        "dim": str(dim),
         "frame_rate": str(FRAME_RATE),
     }
     return Emotion2vecEncoder(

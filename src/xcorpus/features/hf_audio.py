@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from xcorpus.audio import SAMPLE_RATE
 from xcorpus.features import hf_common
 from xcorpus.features.encoder import (
     Embedding,
@@ -32,7 +33,6 @@ from xcorpus.features.encoder import (
 )
 
 MODALITY = "audio"
-SAMPLE_RATE = 16000
 EXAMPLE = "microsoft/wavlm-base-plus"
 
 versions = hf_common.versions
