@@ -202,6 +202,7 @@ def test_cache_a_new_experiment_extracts_no_features(tiny_run):
 
     jobs = planned_jobs(workdir, change)
     assert "extract_features" not in jobs and "index_corpus" not in jobs
+    assert "compare_experiments" not in jobs  # it compares two other experiments
     assert (jobs["build_manifest"], jobs["train"], jobs["aggregate_experiment"]) == (1, 1, 1)
 
 

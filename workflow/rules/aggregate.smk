@@ -42,6 +42,6 @@ rule compare_experiments:
         "../envs/xcorpus.yaml"
     params:
         comparisons=config["comparisons"],
-        experiments=EXPERIMENTS,
+        runs=comparison_runs,
     script:
         "../scripts/compare_experiments.py"

@@ -200,14 +200,23 @@ def all_metrics(wildcards):
     return available([path for name in EXPERIMENTS for path in seed_results(name)])
 
 
+def comparison_runs(wildcards):
+    """Per experiment compared, seed -> its predictions file: the comparison's inputs, and its
+    params (so that it reruns for those experiments' seeds only)."""
+    names = {name for c in config["comparisons"] for name in (c["a"], c["b"])}
+    return {
+        name: {
+            seed: f"results/runs/{name}/seed-{seed}/predictions.parquet"
+            for seed in EXPERIMENTS[name]["seeds"]
+        }
+        for name in sorted(names)
+    }
+
+
 def comparison_predictions(wildcards):
     """Seed-level predictions of both experiments of every comparison."""
-    return [
-        f"results/runs/{name}/seed-{seed}/predictions.parquet"
-        for comparison in config["comparisons"]
-        for name in (comparison["a"], comparison["b"])
-        for seed in EXPERIMENTS[name]["seeds"]
-    ]
+    runs = comparison_runs(wildcards).values()
+    return [path for seeds in runs for path in seeds.values()]
 
 
 def final_outputs():
