@@ -11,7 +11,6 @@ from xcorpus.aggregate import (
     experiment_table,
     latex_table,
     markdown_table,
-    missing_seeds,
     read_experiment,
     read_run,
     write_experiment_table,
@@ -242,7 +241,6 @@ def test_missing_seeds_are_reported_not_averaged_away(tmp_path, capsys):
     experiment = {"name": "A", "seeds": [1, 2, 3, 5], "evaluation_mode": "cross_corpus"}
     stale = {9: fake_metrics(9, 0.1, {"MSPP": 0.1, "CMUMOSEI": 0.1})}  # no longer configured
     paths = write_seeds(tmp_path, "A", {1: THREE_SEEDS[1], 3: THREE_SEEDS[3]} | stale)
-    assert missing_seeds(experiment, paths) == (2, 5)
     run = read_experiment(experiment, paths)
     assert (list(run.metrics), run.missing) == ([1, 3], (2, 5))
     assert "seed(s) 2, 5; aggregating 2 of 4" in capsys.readouterr().out
@@ -282,4 +280,4 @@ def test_aggregating_no_seed_names_the_experiment(tmp_path):
     with pytest.raises(ValueError, match="experiment A: none"):
         read_experiment(experiment, [])
     with pytest.raises(ValueError, match="results of A given for C"):
-        missing_seeds(experiment | {"name": "C"}, paths)
+        read_experiment(experiment | {"name": "C"}, paths)

@@ -93,15 +93,6 @@ def _kind(metrics: dict) -> str:
     return "loso" if "folds" in metrics else "cross_corpus"
 
 
-def missing_seeds(experiment: dict, found: Iterable[Path]) -> tuple[int, ...]:
-    """The seeds of `experiment["seeds"]` lacking a results file their evaluation_mode asks for.
-
-    `found` are the results files that exist (metrics.json / loso.json, any seeds); files of
-    seeds no longer configured are ignored.
-    """
-    return _missing(experiment, [_read(p) for p in found])
-
-
 def _missing(experiment: dict, loaded: list[dict]) -> tuple[int, ...]:
     kinds: dict[int, set[str]] = {}
     for m in loaded:
