@@ -310,3 +310,23 @@ def test_missing_training_class_is_a_warning(capsys):
     assert "warning: the training set has no sad utterances" in capsys.readouterr().out
     warn_missing_classes(np.array([0, 1, 2, 3]))
     assert capsys.readouterr().out == ""
+
+
+def test_seeds_sharing_a_checkpoint_dir_never_resume_each_other(world, tmp_path, monkeypatch):
+    """A resume state left by one seed (killed before its outputs were written) is not taken
+    up by another seed given the same checkpoint directory."""
+    exp = experiment(modality="audio", use_curriculum_learning=False)
+    inputs = Inputs(world["manifest_path"], world["indexes"], world["audio"], [], [])
+    shared = tmp_path / "checkpoints"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("xcorpus.train.save_checkpoint", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train_seed(exp, 1, inputs, tmp_path / "seed-1", shared)
+    assert len(list(shared.glob("*.pt"))) == 1  # seed 1's finished resume state
+    seed_2 = train_seed(exp, 2, inputs, tmp_path / "seed-2", shared)
+    alone = train_seed(exp, 2, inputs, tmp_path / "alone", tmp_path / "own")
+    assert seed_2 == alone

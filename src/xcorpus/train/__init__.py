@@ -96,7 +96,11 @@ def train_seed(
     data = _load(experiment, seed, inputs)
     announce(_train_counts(experiment, data), experiment["test_datasets"])
     return _run(
-        experiment, seed, data, Path(out_dir), _resume_path(checkpoint_dir, experiment, inputs)
+        experiment,
+        seed,
+        data,
+        Path(out_dir),
+        _resume_path(checkpoint_dir, experiment, seed, inputs),
     )
 
 
@@ -118,7 +122,7 @@ def train_fold(
         f"🚀 LOSO fold {fold}: {corpus} without session {fold} ({counts[corpus]} samples) "
         f"-> session {fold}"
     )
-    resume = _resume_path(checkpoint_dir, experiment, inputs, fold)
+    resume = _resume_path(checkpoint_dir, experiment, seed, inputs, fold)
     return _run(experiment, seed, data, Path(out_dir), resume, {"fold": fold})
 
 
@@ -134,11 +138,13 @@ def _train_counts(experiment: dict, data: Data) -> dict[str, int]:
     return {c: int((data.train.corpus == c).sum()) for c in experiment["train_dataset"]}
 
 
-def _resume_path(checkpoint_dir: Path, experiment: dict, inputs: Inputs, fold=None) -> Path:
+def _resume_path(
+    checkpoint_dir: Path, experiment: dict, seed: int, inputs: Inputs, fold: int | None = None
+) -> Path:
     """Where the job's resume state lives, outside its declared outputs. The name hashes the
-    experiment and its input files (path, size, mtime), so a changed configuration or new
-    features never resume from a stale state."""
-    identity = {"experiment": experiment, "fold": fold, "files": {}}
+    experiment, seed, fold and input files (path, size, mtime), so a changed configuration or
+    new features never resume from a stale state, and runs never share one."""
+    identity = {"experiment": experiment, "seed": seed, "fold": fold, "files": {}}
     for path in [
         inputs.manifest,
         *inputs.indexes,
