@@ -105,7 +105,10 @@ def accuracy_by_difficulty(
     curriculum calls hard really get misclassified more?"""
     figure, ax = plt.subplots(figsize=(5, 3.5))
     scores = _difficulty(difficulty_paths)
-    predictions = pd.concat([pq.read_table(p).to_pandas() for p in predictions_paths])
+    columns = ["utt_id", "role", "label", "pred"]  # not the class probabilities
+    predictions = pd.concat(
+        [pq.read_table(p, columns=columns).to_pandas() for p in predictions_paths]
+    )
     rows = predictions[predictions["role"] == "val"].merge(scores, on="utt_id")
     if len(rows) < DIFFICULTY_BINS:
         ax.text(0.5, 0.5, "no validation utterances with a difficulty score", ha="center")
