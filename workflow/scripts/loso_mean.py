@@ -1,8 +1,8 @@
 from pathlib import Path
 
+from xcorpus.aggregate import loso_mean
 from xcorpus.runlog import logged
 from xcorpus.tracking import log_seed_run
-from xcorpus.train import loso_mean
 
 with logged(snakemake.log[0]):
     summary = loso_mean([Path(p) for p in snakemake.input], Path(snakemake.output[0]))

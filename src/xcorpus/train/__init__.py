@@ -217,34 +217,3 @@ def warn_missing_classes(labels: np.ndarray) -> None:
     missing = [c for i, c in enumerate(CLASSES) if not (labels == i).any()]
     if missing:
         print(f"warning: the training set has no {', '.join(missing)} utterances")
-
-
-def loso_mean(fold_metrics: list[Path], out: Path) -> dict:
-    """The seed's leave-one-session-out result: per metric the mean over folds of validation
-    and of the held-out session (confusion matrices summed), with the folds listed."""
-    folds = [json.loads(Path(p).read_text(encoding="utf-8")) for p in fold_metrics]
-    first = folds[0]
-    (corpus,) = first["in_corpus"]
-    summary = {
-        "experiment": first["experiment"],
-        "train": first["train"],
-        "seed": first["seed"],
-        "folds": [f["fold"] for f in folds],
-        "validation": mean_metrics([f["validation"] for f in folds]),
-        "test": {},
-        "in_corpus": {corpus: mean_metrics([f["in_corpus"][corpus] for f in folds])},
-        "n": {
-            "validation": sum(f["n"]["validation"] for f in folds),
-            "test": {},
-            "in_corpus": {corpus: sum(f["n"]["in_corpus"][corpus] for f in folds)},
-        },
-    }
-    write_text(json.dumps(summary, indent=2) + "\n", out)
-    return summary
-
-
-def mean_metrics(metrics: list[dict]) -> dict:
-    """Mean UAR, accuracy and macro-F1 over folds; the confusion matrices summed."""
-    mean = {k: float(np.mean([m[k] for m in metrics])) for k in ("uar", "accuracy", "macro_f1")}
-    confusion = np.sum([np.asarray(m["confusion"]) for m in metrics], axis=0)
-    return mean | {"confusion": confusion.tolist()}
