@@ -17,3 +17,16 @@ def schema_experiment(**overrides) -> dict:
 def default_config() -> dict:
     """config.yaml as Snakemake reads it (YAML merge keys resolved), not yet validated."""
     return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def fingerprinted(m: dict, **sets: str) -> dict:
+    """Hand-made metrics `m` with an `utterances` digest per split, as training writes them: by
+    default one per split name and size; `sets` gives a split another set of utterances."""
+    n = m["n"]
+    in_corpus = n.get("in_corpus", {})
+    utterances = {
+        "validation": f"val-{m['train']}-{n['validation']}",
+        "test": {c: sets.get(c, f"{c}-{k}") for c, k in n["test"].items()},
+        "in_corpus": {c: sets.get(c, f"{c}-heldout-{k}") for c, k in in_corpus.items()},
+    }
+    return m | {"utterances": utterances}

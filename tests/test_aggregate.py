@@ -1,8 +1,11 @@
 import json
 import math
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
+from conftest import fingerprinted
 from scipy import stats
 
 from xcorpus.aggregate import (
@@ -10,27 +13,31 @@ from xcorpus.aggregate import (
     cross_corpus_table,
     experiment_table,
     latex_table,
+    loso_mean,
     markdown_table,
     read_experiment,
     read_run,
     write_experiment_table,
     write_summary,
 )
+from xcorpus.metrics import utterance_digest
 
 
 def fake_metrics(seed: int, val: float, tests: dict[str, float], name="A", train="IEMO+MSPI"):
     def split(uar: float) -> dict:
         return {"uar": uar, "accuracy": uar + 0.1, "macro_f1": uar - 0.1, "confusion": []}
 
-    return {
-        "experiment": name,
-        "train": train,
-        "seed": seed,
-        "best_epoch": 0,
-        "validation": split(val),
-        "test": {c: split(u) for c, u in tests.items()},
-        "n": {"train": 100, "validation": 20, "test": {c: 50 for c in tests}},
-    }
+    return fingerprinted(
+        {
+            "experiment": name,
+            "train": train,
+            "seed": seed,
+            "best_epoch": 0,
+            "validation": split(val),
+            "test": {c: split(u) for c, u in tests.items()},
+            "n": {"train": 100, "validation": 20, "test": {c: 50 for c in tests}},
+        }
+    )
 
 
 THREE_SEEDS = {
@@ -85,9 +92,9 @@ def test_one_seed_has_null_std():
     assert len(spread) == 9
     assert all(r["uar"] is None and r["accuracy"] is None for r in spread)
     table = cross_corpus_table([Run("A", "IEMO+MSPI", {1: THREE_SEEDS[1]})]).to_pylist()
-    assert table[0]["in_corpus_uar_mean"] == 0.5
-    assert table[0]["in_corpus_uar_std"] is None
-    assert table[0]["in_corpus_uar_ci95_low"] is None
+    assert table[0]["validation_uar_mean"] == 0.5
+    assert table[0]["validation_uar_std"] is None
+    assert table[0]["validation_uar_ci95_low"] is None
 
 
 def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
@@ -102,9 +109,13 @@ def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
         "n_seeds",
         "missing_seeds",
         *(
-            f"{c}_uar_{s}"
-            for c in ("in_corpus", "MSPP", "CMUMOSEI", "IEMO")
-            for s in ("mean", "std", "ci95_low", "ci95_high")
+            name
+            for c in ("validation", "MSPP", "CMUMOSEI", "IEMO")
+            for name in (
+                *(f"{c}_uar_{s}" for s in ("mean", "std", "ci95_low", "ci95_high")),
+                f"{c}_n",
+                f"{c}_utterances",
+            )
         ),
     ]
     a, b = table.to_pylist()
@@ -116,17 +127,51 @@ def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
     assert a["MSPP_uar_std"] == pytest.approx(math.sqrt(0.03))
     assert b["IEMO_uar_ci95_high"] == pytest.approx(0.5 + 12.7062 * math.sqrt(0.02 / 2))
     assert b["IEMO_uar_ci95_low"] == pytest.approx(0.5 - 12.7062 * math.sqrt(0.02 / 2))
+    assert (a["MSPP_n"], a["MSPP_utterances"], b["IEMO_n"]) == (50, "MSPP-50", 50)
 
 
 def test_markdown_table():
     other = {7: fake_metrics(7, 0.8, {"IEMO": 0.6}, "B", "MSPI+MSPP")}
     table = cross_corpus_table([Run("A", "IEMO+MSPI", THREE_SEEDS), Run("B", "MSPI+MSPP", other)])
     assert markdown_table(table) == (
-        "| Experiment | Train | Seeds | In-corpus (val) | MSPP | CMUMOSEI | IEMO |\n"
+        "| Experiment | Train | Seeds | Validation (selection) | MSPP (n=50) | CMUMOSEI (n=50) "
+        "| IEMO (n=50) |\n"
         "|---|---|---:|---:|---:|---:|---:|\n"
-        "| A | IEMO+MSPI | 3 | 0.600 ± 0.100 | 0.500 ± 0.173 | 0.300 ± 0.000 | — |\n"
-        "| B | MSPI+MSPP | 1 | 0.800 | — | — | 0.600 |\n"
+        "| A | IEMO+MSPI | 3 | 0.600 ± 0.100 (n=20) | 0.500 ± 0.173 | 0.300 ± 0.000 | — |\n"
+        "| B | MSPI+MSPP | 1 | 0.800 (n=20) | — | — | 0.600 |\n"
+        "\n"
+        "- Validation (selection): UAR on the training corpora's validation speakers (pooled), "
+        "at the epoch chosen by that same score; a model-selection figure, optimistic, not a "
+        "test.\n"
+        "- Other columns: the whole test corpus, never seen in training or selection. UAR is "
+        "the mean recall over the classes present in the scored set (chance: 1 / their "
+        "number).\n"
     )
+
+
+def test_cells_scored_on_other_utterances_are_marked_and_never_bold():
+    """A text model drops test utterances without a transcript: its cell is not comparable."""
+    audio = {s: fake_metrics(s, 0.6, {"MSPP": 0.5}, "audio", "IEMO") for s in (1, 2)}
+    text = {s: fake_metrics(s, 0.7, {"MSPP": 0.5 + s / 10}, "text", "IEMO") for s in (1, 2)}
+    for m in text.values():
+        m["n"]["test"]["MSPP"] = 45
+        m |= fingerprinted(m, MSPP="MSPP-with-transcripts")
+    both = {1: fake_metrics(1, 0.6, {"MSPP": 0.55}, "both", "IEMO")}
+    table = cross_corpus_table(
+        [Run("audio", "IEMO", audio), Run("text", "IEMO", text), Run("both", "IEMO", both)]
+    )
+    markdown = markdown_table(table).splitlines()
+    assert markdown[0] == "| Experiment | Train | Seeds | Validation (selection) | MSPP |"
+    assert markdown[2:5] == [
+        "| audio | IEMO | 2 | 0.600 ± 0.000 (n=20) | 0.500 ± 0.000 (n=50) |",
+        "| text | IEMO | 2 | 0.700 ± 0.000 (n=20) | 0.650 ± 0.071 (n=45) † |",
+        "| both | IEMO | 1 | 0.600 (n=20) | 0.550 (n=50) |",
+    ]
+    assert markdown[-1].startswith("- †: scored on other utterances than the rest of its column")
+    latex = latex_table(table)
+    # The best among the cells on the same utterances is 0.550; the higher 0.650 is marked.
+    assert r"0.650 $\pm$ 0.071 (n=45)$^\dagger$ \\" in latex
+    assert r"\textbf{0.550 (n=50)}" in latex and latex.count(r"\textbf") == 1
 
 
 def test_nothing_to_aggregate_is_an_error():
@@ -144,8 +189,11 @@ def test_seeds_from_different_manifests_are_refused():
         experiment_table("A", "IEMO+MSPI", mixed)
     resized = fake_metrics(2, 0.6, {"MSPP": 0.4, "CMUMOSEI": 0.3})
     resized["n"]["test"]["MSPP"] = 49
-    with pytest.raises(ValueError, match="seed 2 has 49 MSPP utterances"):
+    with pytest.raises(ValueError, match=r"seed 2 scored other MSPP utterances \(49\)"):
         experiment_table("A", "IEMO+MSPI", {1: THREE_SEEDS[1], 2: resized})
+    swapped = fingerprinted(fake_metrics(2, 0.6, {"MSPP": 0.4, "CMUMOSEI": 0.3}), MSPP="other")
+    with pytest.raises(ValueError, match=r"seed 2 scored other MSPP utterances \(50\)"):
+        experiment_table("A", "IEMO+MSPI", {1: THREE_SEEDS[1], 2: swapped})
 
 
 def test_read_run_and_write_tables(tmp_path, capsys):
@@ -179,6 +227,7 @@ def test_cross_corpus_and_loso_results_of_a_seed_are_joined(tmp_path):
         "in_corpus": {"IEMO": {"uar": 0.52, "accuracy": 0.5, "macro_f1": 0.5, "confusion": []}},
     }
     loso["n"] = {"validation": 90, "test": {}, "in_corpus": {"IEMO": 200}}
+    loso = fingerprinted(loso)
     paths = []
     for name, m in (("metrics", cross), ("loso", loso)):
         paths.append(tmp_path / f"{name}.json")
@@ -202,6 +251,7 @@ def test_official_in_corpus_test_is_its_own_split():
     m = fake_metrics(1, 0.6, {"IEMO": 0.4}, name="C", train="MSPP")
     m["in_corpus"] = {"MSPP": {"uar": 0.45, "accuracy": 0.5, "macro_f1": 0.4, "confusion": []}}
     m["n"]["in_corpus"] = {"MSPP": 30}
+    m = fingerprinted(m)
     summary = cross_corpus_table([Run("C", "MSPP", {1: m})]).to_pylist()[0]
     assert summary["MSPP in-corpus_uar_mean"] == 0.45 and summary["IEMO_uar_mean"] == 0.4
 
@@ -217,11 +267,12 @@ def test_latex_table_escapes_and_bolds_the_best_test_cell():
     assert latex_table(table) == (
         "\\begin{tabular}{llrrrr}\n"
         "\\toprule\n"
-        "Experiment & Train & Seeds & In-corpus (val) & MSPP & CMUMOSEI \\\\\n"
+        "Experiment & Train & Seeds & Validation (selection) & MSPP (n=50) & CMUMOSEI (n=50) "
+        "\\\\\n"
         "\\midrule\n"
-        "A & IEMO+MSPI & 3 & 0.600 $\\pm$ 0.100 & 0.500 $\\pm$ 0.173"
+        "A & IEMO+MSPI & 3 & 0.600 $\\pm$ 0.100 (n=20) & 0.500 $\\pm$ 0.173"
         " & \\textbf{0.300 $\\pm$ 0.000} \\\\\n"
-        "B\\_1 & MSPI+MSPP\\&X & 2 & 0.900 $\\pm$ 0.000 & \\textbf{0.600 $\\pm$ 0.000}"
+        "B\\_1 & MSPI+MSPP\\&X & 2 & 0.900 $\\pm$ 0.000 (n=20) & \\textbf{0.600 $\\pm$ 0.000}"
         " & \\textbf{0.300 $\\pm$ 0.000} \\\\\n"
         "\\bottomrule\n"
         "\\end{tabular}\n"
@@ -252,8 +303,8 @@ def test_missing_seeds_are_reported_not_averaged_away(tmp_path, capsys):
     assert summary.to_pylist()[0]["n_seeds"] == 2
     assert summary.to_pylist()[0]["missing_seeds"] == "2;5"
     markdown = markdown_table(summary)
-    assert "| A | IEMO+MSPI | 2 of 4 | 0.600 ± 0.141 |" in markdown
-    assert "| B | IEMO | 1 | 0.500 |" in markdown
+    assert "| A | IEMO+MSPI | 2 of 4 | 0.600 ± 0.141 (n=20) |" in markdown
+    assert "| B | IEMO | 1 | 0.500 (n=20) |" in markdown
     assert markdown.endswith("Missing seeds (no results, not averaged): A: seed(s) 2, 5.\n")
     assert "& 2 of 4 &" in latex_table(summary)
 
@@ -266,6 +317,7 @@ def test_a_seed_with_part_of_its_results_is_missing(tmp_path):
         "in_corpus": {"IEMO": {"uar": 0.5, "accuracy": 0.5, "macro_f1": 0.5, "confusion": []}},
     }
     loso["n"] = {"validation": 90, "test": {}, "in_corpus": {"IEMO": 200}}
+    loso = fingerprinted(loso)
     paths = write_seeds(tmp_path, "B", cross) + write_seeds(tmp_path, "B", {1: loso}, "loso")
     run = read_experiment(experiment, paths)
     assert (list(run.metrics), run.missing) == ([1], (2,))
@@ -281,3 +333,25 @@ def test_aggregating_no_seed_names_the_experiment(tmp_path):
         read_experiment(experiment, [])
     with pytest.raises(ValueError, match="results of A given for C"):
         read_experiment(experiment | {"name": "C"}, paths)
+
+
+def test_loso_mean_counts_distinct_utterances(tmp_path):
+    """Folds validate on overlapping speakers: n is the distinct utterances, not the sum."""
+    folds, predictions = [], []
+    val_sets = {1: ["a", "b", "c"], 2: ["b", "c", "d"]}
+    heldout_sets = {1: ["x", "y"], 2: ["z"]}
+    for fold in (1, 2):
+        m = fake_metrics(1, 0.5 + fold / 10, {}, "L", "IEMO") | {"fold": fold}
+        m["in_corpus"] = {"IEMO": m["validation"]}
+        folds.append(tmp_path / f"fold-{fold}" / "metrics.json")
+        folds[-1].parent.mkdir()
+        folds[-1].write_text(json.dumps(m))
+        rows = [("val", u) for u in val_sets[fold]] + [("heldout", u) for u in heldout_sets[fold]]
+        predictions.append(folds[-1].parent / "predictions.parquet")
+        table = {"utt_id": [u for _, u in rows], "corpus": ["IEMO"] * len(rows)}
+        pq.write_table(pa.table(table | {"role": [r for r, _ in rows]}), predictions[-1])
+    summary = loso_mean(folds, predictions, tmp_path / "loso.json")
+    assert summary["n"] == {"validation": 4, "test": {}, "in_corpus": {"IEMO": 3}}
+    assert summary["validation"]["uar"] == pytest.approx(0.65)
+    assert summary["utterances"]["validation"] == utterance_digest([("IEMO", u) for u in "abcd"])
+    assert json.loads((tmp_path / "loso.json").read_text()) == summary

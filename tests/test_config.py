@@ -70,6 +70,34 @@ def test_schema_rejects_unknown_corpus(default_config):
         validate(config, str(SCHEMA))
 
 
+@pytest.mark.parametrize(
+    ("changes", "refused"),
+    [
+        ({"num_epochs": 4}, True),  # the default curriculum_epochs is 10
+        ({"num_epochs": 10}, True),  # epoch 10 would be the first on the whole set
+        ({"num_epochs": 11}, False),
+        ({"num_epochs": 4, "curriculum_type": "none"}, False),
+        ({"num_epochs": 4, "use_curriculum_learning": False}, False),
+    ],
+)
+def test_a_curriculum_that_never_reaches_the_whole_training_set_is_refused(
+    default_config, changes, refused
+):
+    default_config["experiments"][0] |= changes
+    if not refused:
+        checked(default_config)
+        return
+    with pytest.raises(ConfigError) as error:
+        checked(default_config)
+    epochs = changes["num_epochs"]
+    assert str(error.value) == (
+        f"experiment IEMO_only: curriculum_epochs (10) >= num_epochs ({epochs}), so the "
+        f"curriculum never reaches the whole training set (it would first train on all of it at "
+        f"epoch 10, after the last one, {epochs - 1}); set num_epochs above curriculum_epochs, "
+        "lower curriculum_epochs, or set use_curriculum_learning: false"
+    )
+
+
 def test_loso_with_several_training_corpora_is_refused(default_config):
     config = copy.deepcopy(default_config)
     config["experiments"][1]["evaluation_mode"] = "loso"

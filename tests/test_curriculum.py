@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from xcorpus.train.curriculum import PACINGS, make_curriculum, pacing_fraction
+from xcorpus.train.curriculum import PACINGS, describe, make_curriculum, pacing_fraction
 
 
 def experiment(**changes) -> dict:
@@ -13,6 +13,8 @@ def experiment(**changes) -> dict:
         "curriculum_pacing": "linear",
         "curriculum_epochs": 4,
         "curriculum_start": 0.2,
+        "difficulty_method": "euclidean",
+        "num_epochs": 8,
     } | changes
 
 
@@ -90,12 +92,33 @@ def test_inverse_difficulty_takes_the_hardest_first():
     assert sorted([*first, *last]) == list(range(10))
 
 
-def test_difficulty_ties_keep_row_order_both_ways():
-    difficulty = np.array([1.0, 1.0, 0.0, 0.0])
-    easy = curriculum(["A"] * 4, difficulty=difficulty)
-    hard = curriculum(["A"] * 4, difficulty=difficulty, curriculum_type="inverse_difficulty")
-    assert easy.ranked[0].tolist() == [2, 3, 0, 1]
-    assert hard.ranked[0].tolist() == [0, 1, 2, 3]
+def test_difficulty_ties_are_broken_by_a_seeded_permutation_not_row_order():
+    difficulty = np.array([1.0] * 20 + [0.0] * 20)
+    easy = curriculum(["A"] * 40, difficulty=difficulty, seed=3)
+    hard = curriculum(
+        ["A"] * 40, difficulty=difficulty, seed=3, curriculum_type="inverse_difficulty"
+    )
+    assert sorted(easy.ranked[0][:20]) == list(range(20, 40))  # easiest first, whatever the seed
+    assert sorted(hard.ranked[0][:20]) == list(range(20))
+    assert easy.ranked[0][:20].tolist() != list(range(20, 40))  # not row order among equals
+    again = curriculum(["A"] * 40, difficulty=difficulty, seed=3)
+    other = curriculum(["A"] * 40, difficulty=difficulty, seed=4)
+    assert easy.ranked[0].tolist() == again.ranked[0].tolist()
+    assert easy.ranked[0].tolist() != other.ranked[0].tolist()
+
+
+def test_describe_names_the_curriculum_and_its_defaults():
+    exp = experiment(curriculum_epochs=4, num_epochs=8) | {
+        "schema_defaults": ["curriculum_pacing", "difficulty_method", "dropout"]
+    }
+    assert describe(exp) == (
+        "curriculum: difficulty (difficulty_method euclidean), linear pacing from 20% of each "
+        "corpus's order at epoch 0 to all of it from epoch 4 on (epochs 0-7) "
+        "[schema defaults: curriculum_pacing, difficulty_method]"
+    )
+    assert describe(exp | {"use_curriculum_learning": False}).startswith(
+        "curriculum: none: every training row in every epoch"
+    )
 
 
 def test_random_is_seeded_per_corpus_and_paced():

@@ -2,8 +2,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from xcorpus.manifest import build_manifest, loso_roles, validation_speakers
-from xcorpus.tables import DIFFICULTY_SCHEMA, INDEX_SCHEMA
+from xcorpus.manifest import build_manifest, held_out_speakers, loso_roles, validation_speakers
+from xcorpus.tables import INDEX_SCHEMA
 
 
 def index(corpus: str, rows: list[tuple]) -> pa.Table:
@@ -24,14 +24,6 @@ def index(corpus: str, rows: list[tuple]) -> pa.Table:
         for u, spk, split, text in rows
     ]
     return pa.Table.from_pylist(records, schema=INDEX_SCHEMA)
-
-
-def scores(table: pa.Table) -> pa.Table:
-    ids = table.column("utt_id").to_pylist()
-    return pa.Table.from_pylist(
-        [{"utt_id": u, "vad_norm": [3.0, 3.0, 3.0], "difficulty": 0.5} for u in ids],
-        schema=DIFFICULTY_SCHEMA,
-    )
 
 
 IEMO = index("IEMO", [(f"i{k}", f"spk{k % 10}", None, "hello") for k in range(40)])
@@ -57,18 +49,27 @@ def roles(manifest: pa.Table) -> dict[str, str]:
     return dict(zip(manifest["utt_id"].to_pylist(), manifest["role"].to_pylist(), strict=True))
 
 
-def test_validation_is_held_out_speakers_not_utterances():
+def speakers_by_role(manifest: pa.Table, corpus_index: pa.Table) -> dict[str, set[str]]:
+    got = roles(manifest)
+    speaker = dict(
+        zip(corpus_index["utt_id"].to_pylist(), corpus_index["speaker"].to_pylist(), strict=True)
+    )
+    by_role: dict[str, set[str]] = {}
+    for utt, spk in speaker.items():
+        by_role.setdefault(got[utt], set()).add(spk)
+    return by_role
+
+
+def test_validation_and_in_corpus_test_are_held_out_speakers_not_utterances():
     manifest, rejects = build_manifest(
-        experiment(),
-        {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM},
-        0.2,
-        {"IEMO": scores(IEMO), "MSPP": scores(MSPP)},
+        experiment(), {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM}, 0.2, 0.3
     )
     got = roles(manifest)
-    speaker = dict(zip(IEMO["utt_id"].to_pylist(), IEMO["speaker"].to_pylist(), strict=True))
-    val_speakers = {speaker[u] for u in speaker if got[u] == "val"}
-    train_speakers = {speaker[u] for u in speaker if got[u] == "train"}
-    assert len(val_speakers) == 2 and not val_speakers & train_speakers
+    by_role = speakers_by_role(manifest, IEMO)
+    # IEMO has no official partition: 3 test speakers (0.3), then 2 validation speakers (0.2).
+    assert {role: len(s) for role, s in by_role.items()} == {"heldout": 3, "val": 2, "train": 5}
+    assert not (by_role["heldout"] & by_role["val"] or by_role["train"] & by_role["val"])
+    assert not by_role["train"] & by_role["heldout"]
     # MSPP keeps its speaker-disjoint official partition; Test1 is its in-corpus test.
     assert (got["p1"], got["p2"], got["p3"]) == ("train", "val", "heldout")
     # Test corpora are tested in full, whatever their official split.
@@ -76,19 +77,45 @@ def test_validation_is_held_out_speakers_not_utterances():
     assert len(rejects) == 0
 
 
-def test_official_test_sharing_a_speaker_gives_no_in_corpus_test():
-    mspp = index(
-        "MSPP", [("p1", "1", "train", "a"), ("p2", "2", "dev", "b"), ("p3", "1", "test1", "c")]
+def test_in_corpus_test_speakers_are_the_same_for_every_experiment():
+    alone = build_manifest(
+        experiment(train_dataset=["IEMO"]), {"IEMO": IEMO, "SAMSEMO": SAM}, 0.2, 0.2
     )
+    pooled = build_manifest(experiment(), {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM}, 0.2, 0.2)
+    assert speakers_by_role(alone[0], IEMO) == speakers_by_role(pooled[0], IEMO)
+
+
+def test_official_partition_sharing_a_speaker_is_refused_not_dissolved():
+    # Speaker 1 of the training split also speaks in dev: Test1 must never become training data.
+    mspp = index(
+        "MSPP",
+        [("p1", "1", "train", "a"), ("p2", "1", "dev", "b"), ("p3", "3", "test1", "c"),
+         ("p4", "4", "test2", "d"), ("p5", "5", "train", "e")],
+    )  # fmt: skip
+    with pytest.raises(ValueError) as error:
+        build_manifest(experiment(train_dataset=["MSPP"]), {"MSPP": mspp, "SAMSEMO": SAM}, 0.2, 0.2)
+    assert str(error.value) == (
+        "MSPP: its official partition is not speaker-disjoint: 1 speaker(s) in two splits "
+        "(1 in dev and train); the official test split would meet its speakers in training or "
+        "validation. Set corpora.MSPP.splits: speaker to regroup the splits by speaker"
+    )
+
+
+def test_official_partition_without_a_test_split_draws_test_speakers_from_train():
+    rows = [(f"p{k}", str(k % 10), "train", "a") for k in range(40)] + [("d1", "99", "dev", "b")]
     manifest, _ = build_manifest(
-        experiment(train_dataset=["MSPP"], use_curriculum_learning=False),
-        {"MSPP": mspp, "SAMSEMO": SAM},
-        0.5,
-        {},
+        experiment(train_dataset=["MSPP"]), {"MSPP": index("MSPP", rows), "SAMSEMO": SAM}, 0.2, 0.2
     )
     got = roles(manifest)
-    assert "heldout" not in got.values()  # speaker 1 in train and test: held-out speakers instead
-    assert {got["p1"], got["p3"]} == {got["p1"]}  # one speaker, one role
+    assert got["d1"] == "val"  # the official dev split stays validation
+    assert {got[f"p{k}"] for k in range(40)} == {"train", "heldout"}
+
+
+def test_held_out_speakers_leave_one_to_train_on():
+    with pytest.raises(ValueError, match="X: 2 speaker"):
+        held_out_speakers(["a", "b"], "X", [0.2, 0.2])
+    test, val = held_out_speakers([f"s{k}" for k in range(10)], "X", [0.2, 0.3])
+    assert (len(test), len(val)) == (2, 3) and not test & val
 
 
 def test_loso_rows_carry_their_session_and_folds_hold_out_one_session():
@@ -99,7 +126,7 @@ def test_loso_rows_carry_their_session_and_folds_hold_out_one_session():
         iemo.schema.get_field_index("session"), "session", pa.array(sessions, pa.int32())
     )
     exp = experiment(train_dataset=["IEMO"], evaluation_mode="loso", use_curriculum_learning=False)
-    manifest, rejects = build_manifest(exp, {"IEMO": iemo, "SAMSEMO": SAM}, 0.25, {})
+    manifest, rejects = build_manifest(exp, {"IEMO": iemo, "SAMSEMO": SAM}, 0.25, 0.2)
     iemo_rows = [r for r in manifest.to_pylist() if r["corpus"] == "IEMO"]
     assert [r["fold"] for r in iemo_rows] == sessions and len(rejects) == 0
     speakers = np.array(iemo["speaker"].to_pylist())
@@ -112,7 +139,7 @@ def test_loso_rows_carry_their_session_and_folds_hold_out_one_session():
 
 def test_loso_rejects_rows_without_session():
     exp = experiment(train_dataset=["IEMO"], evaluation_mode="loso", use_curriculum_learning=False)
-    _, rejects = build_manifest(exp, {"IEMO": IEMO, "SAMSEMO": SAM}, 0.2, {})
+    _, rejects = build_manifest(exp, {"IEMO": IEMO, "SAMSEMO": SAM}, 0.2, 0.2)
     assert set(rejects["reason"].to_pylist()) == {"no session (leave-one-session-out)"}
     assert len(rejects) == len(IEMO)
 
@@ -133,7 +160,7 @@ def test_text_modality_rejects_utterances_without_transcript():
         experiment(modality="both", use_curriculum_learning=False),
         {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM},
         0.2,
-        {},
+        0.2,
     )
     assert "s2" not in roles(manifest)
     assert rejects.to_pylist() == [
@@ -146,17 +173,8 @@ def test_text_modality_rejects_utterances_without_transcript():
     ]
 
 
-def test_training_utterance_without_difficulty_is_rejected():
+def test_manifest_does_not_depend_on_the_curriculum():
     indexes = {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM}
-    plain = roles(build_manifest(experiment(use_curriculum_learning=False), indexes, 0.2, {})[0])
-    first_train = next(u for u in IEMO["utt_id"].to_pylist() if plain[u] == "train")
-    first_val = next(u for u in IEMO["utt_id"].to_pylist() if plain[u] == "val")
-    unscored = pa.compute.is_in(IEMO["utt_id"], pa.array([first_train, first_val]))
-    partial = scores(IEMO.filter(pa.compute.invert(unscored)))
-    manifest, rejects = build_manifest(
-        experiment(), indexes, 0.2, {"IEMO": partial, "MSPP": scores(MSPP)}
-    )
-    # A training utterance without difficulty cannot enter the curriculum; validation needs none.
-    assert rejects["utt_id"].to_pylist() == [first_train]
-    assert rejects["reason"].to_pylist() == ["no difficulty score (difficulty curriculum)"]
-    assert roles(manifest)[first_val] == "val"
+    plain = build_manifest(experiment(use_curriculum_learning=False), indexes, 0.2, 0.2)
+    curriculum = build_manifest(experiment(curriculum_type="difficulty"), indexes, 0.2, 0.2)
+    assert plain[0].equals(curriculum[0]) and plain[1].equals(curriculum[1])

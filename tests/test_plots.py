@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+from conftest import fingerprinted
 
 from xcorpus.plots import confusion_totals
 
@@ -16,16 +17,18 @@ def result(seed: int, validation: list, tests: dict[str, list], **extra) -> dict
     in_corpus = extra.pop("in_corpus", {})
     if in_corpus:
         n["in_corpus"] = {c: int(np.sum(m)) for c, m in in_corpus.items()}
-    return {
-        "experiment": "B",
-        "train": "IEMO",
-        "seed": seed,
-        "validation": split(validation),
-        "test": {c: split(m) for c, m in tests.items()},
-        "in_corpus": {c: split(m) for c, m in in_corpus.items()},
-        "n": n,
-        **extra,
-    }
+    return fingerprinted(
+        {
+            "experiment": "B",
+            "train": "IEMO",
+            "seed": seed,
+            "validation": split(validation),
+            "test": {c: split(m) for c, m in tests.items()},
+            "in_corpus": {c: split(m) for c, m in in_corpus.items()},
+            "n": n,
+            **extra,
+        }
+    )
 
 
 def eye(k: int) -> list:

@@ -232,7 +232,7 @@ def on_slurm(workdir: Path, targets: list[str], profile: Path) -> list[str]:
 def test_profile_runs_on_slurm_like_locally(slurm_cluster, tmp_path):
     local_dir, cluster_dir = tmp_path / "local", tmp_path / "cluster"
     for workdir in (local_dir, cluster_dir):
-        write_config(workdir, {"num_epochs": 4, "seeds": list(SEEDS)})
+        write_config(workdir, {"num_epochs": 4, "curriculum_epochs": 2, "seeds": list(SEEDS)})
     profile = cluster_profile(tmp_path / "profile")
 
     start = time.monotonic()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import wandb
+from conftest import fingerprinted
 from wandb.proto import wandb_internal_pb2
 
 from xcorpus.aggregate import experiment_table
@@ -50,21 +51,23 @@ def split(uar: float) -> dict:
 
 
 def seed_metrics(seed: int, uar: float) -> dict:
-    return {
-        "experiment": EXPERIMENT["name"],
-        "train": TRAIN,
-        "seed": seed,
-        "best_epoch": 2,
-        "validation": split(uar),
-        "test": {"MSPP": split(uar - 0.1), "CMUMOSEI": split(uar - 0.2)},
-        "in_corpus": {"MSPP": split(uar + 0.1)},
-        "n": {
-            "train": 100,
-            "validation": 20,
-            "test": {"MSPP": 30, "CMUMOSEI": 40},
-            "in_corpus": {"MSPP": 10},
-        },
-    }
+    return fingerprinted(
+        {
+            "experiment": EXPERIMENT["name"],
+            "train": TRAIN,
+            "seed": seed,
+            "best_epoch": 2,
+            "validation": split(uar),
+            "test": {"MSPP": split(uar - 0.1), "CMUMOSEI": split(uar - 0.2)},
+            "in_corpus": {"MSPP": split(uar + 0.1)},
+            "n": {
+                "train": 100,
+                "validation": 20,
+                "test": {"MSPP": 30, "CMUMOSEI": 40},
+                "in_corpus": {"MSPP": 10},
+            },
+        }
+    )
 
 
 # Reading wandb's transaction log (run-*.wandb): a 7-byte header (":W&B", magic, version), then

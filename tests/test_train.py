@@ -9,10 +9,11 @@ import pytest
 import torch
 from conftest import schema_experiment
 
+from xcorpus.difficulty import score
 from xcorpus.features.shards import write_shard
 from xcorpus.labels import CLASSES
 from xcorpus.tables import DIFFICULTY_SCHEMA, INDEX_SCHEMA, MANIFEST_SCHEMA, write_parquet
-from xcorpus.train import Inputs, build_model, loop, train_seed
+from xcorpus.train import Inputs, build_model, loop, train_fold, train_seed
 from xcorpus.train.curriculum import Curriculum, make_curriculum
 from xcorpus.train.data import announce, load_data
 from xcorpus.train.loop import class_weights, epoch_order, fit
@@ -123,6 +124,7 @@ def test_learns_easy_problem_and_writes_outputs(world, tmp_path, modality, fusio
     assert metrics["test"]["MSPP"]["uar"] > 0.8
     assert metrics["n"] == {
         "train": 72 + 48,
+        "train_unscored": 0,
         "validation": 24 + 16,
         "test": {"MSPP": 80},
         "in_corpus": {},
@@ -225,16 +227,64 @@ def test_missing_feature_row_is_an_error_naming_it(tmp_path):
         run(world, tmp_path / "out")
 
 
-def test_train_utterance_without_difficulty_is_an_error(tmp_path):
+def test_train_utterance_without_difficulty_is_left_out_and_counted(tmp_path, capsys):
     world = make_world(tmp_path)
-    path = world["difficulty"][0]
-    scores = pq.read_table(path)
-    write_parquet(scores.slice(1), path)
-    first = scores.column("utt_id")[0].as_py()
-    with pytest.raises(ValueError, match=f"utterance {first} .*without a difficulty"):
-        run(world, tmp_path / "out")
-    # Without the curriculum, difficulty is not needed.
-    run(world, tmp_path / "out", num_epochs=1, use_curriculum_learning=False)
+    path = world["difficulty"][0]  # IEMO; its first utterance (speaker 0) trains
+    write_parquet(pq.read_table(path).slice(1), path)
+    metrics = run(world, tmp_path / "out", num_epochs=5)
+    # Only the training set shrinks; validation and test are the same utterances as without.
+    assert metrics["n"]["train"] == 72 + 48 - 1 and metrics["n"]["train_unscored"] == 1
+    plain = run(world, tmp_path / "plain", num_epochs=5, use_curriculum_learning=False)
+    assert metrics["utterances"] == plain["utterances"]
+    assert (metrics["n"]["validation"], plain["n"]["train_unscored"]) == (40, 0)
+    assert (
+        "difficulty curriculum: 1 training utterance(s) without a euclidean difficulty left out "
+        "of training (119 train on); validation and test sets are unaffected"
+    ) in capsys.readouterr().out
+
+
+def with_vad_and_sessions(world: dict, shift_session: int | None = None) -> None:
+    """Give IEMO V/A/D ratings and two sessions (speakers 0-1, 2-3); with `shift_session`, that
+    session's ratings are moved. Rewrites the difficulty files as the workflow's centroid rule
+    would, from the whole index."""
+    path = world["indexes"][0]
+    rows = pq.read_table(path).to_pylist()
+    rng = np.random.default_rng(5)
+    for row in rows:
+        row["session"] = int(row["speaker"][-1]) // 2 + 1
+        moved = 1.5 if row["session"] == shift_session else 0.0
+        row["valence"], row["arousal"], row["dominance"] = rng.uniform(1, 3, 3) + moved
+    index = pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
+    write_parquet(index, path)
+    write_parquet(score(index, "centroid", (1.0, 5.0), None)[0], world["difficulty"][0])
+
+
+def test_centroid_difficulty_never_sees_the_held_out_session(tmp_path):
+    """Changing only the held-out session's V/A/D leaves the fold's training history identical:
+    centroid statistics come from the fold's training rows alone."""
+    histories = []
+    for shift in (None, 1):
+        world = make_world(tmp_path / str(shift))
+        with_vad_and_sessions(world, shift)
+        manifest = pq.read_table(world["manifest_path"]).to_pylist()
+        session = {
+            r["utt_id"]: r["session"] for r in pq.read_table(world["indexes"][0]).to_pylist()
+        }
+        rows = [r | {"fold": session.get(r["utt_id"])} for r in manifest if r["corpus"] != "MSPI"]
+        write_parquet(pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA), world["manifest_path"])
+        exp = experiment(
+            train_dataset=["IEMO"], modality="audio", evaluation_mode="loso",
+            difficulty_method="centroid", num_epochs=6,
+        )  # fmt: skip
+        # The whole-corpus centroid file is given, as the difficulty rule writes it for reports.
+        difficulty = world["difficulty"][:1]
+        inputs = Inputs(
+            world["manifest_path"], world["indexes"], world["audio"][:2], [], difficulty
+        )
+        out = tmp_path / f"run-{shift}"
+        train_fold(exp, 1, 1, 0.5, inputs, out, tmp_path / f"resume-{shift}")
+        histories.append((out / "history.csv").read_bytes())
+    assert histories[0] == histories[1]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,11 @@ are undefined and left null rather than reported as 0.
 A seed counts only when all of its results exist (metrics.json and/or loso.json, as its
 evaluation_mode asks), so every cell of a row averages the same seeds; expected seeds without
 results are listed as missing next to the number of seeds averaged, never silently dropped.
+
+Every split carries the number of utterances it was scored on and a fingerprint of which ones
+(metrics.json `utterances`): seeds must agree on both, and the summary tables show n and mark
+cells of a column that were scored on other utterances than the rest, so that a "best" is only
+ever chosen among numbers measured on the same utterances.
 """
 
 import json
@@ -17,8 +22,10 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from scipy import stats
 
+from xcorpus.metrics import utterance_digest
 from xcorpus.tables import write_csv, write_text
 
 METRICS = ("uar", "accuracy", "macro_f1")
@@ -130,24 +137,35 @@ def read_experiment(experiment: dict, found: Iterable[Path]) -> Run:
 
 def _loso_labelled(loso: dict) -> dict:
     """A LOSO result whose in-corpus test is named `<corpus> LOSO`."""
+    labelled = {}
+    for key in ("n", "utterances"):
+        named = {f"{c} LOSO": v for c, v in loso[key]["in_corpus"].items()}
+        labelled[key] = loso[key] | {"in_corpus": named}
     in_corpus = {f"{c} LOSO": m for c, m in loso["in_corpus"].items()}
-    n = loso["n"] | {"in_corpus": {f"{c} LOSO": k for c, k in loso["n"]["in_corpus"].items()}}
-    return loso | {"in_corpus": in_corpus, "n": n}
+    return loso | labelled | {"in_corpus": in_corpus}
 
 
 def _merge(a: dict, b: dict) -> dict:
     """One seed's cross-corpus and LOSO results: the cross-corpus run's, plus LOSO in-corpus."""
     cross, loso = (b, a) if _kind(a) == "loso" else (a, b)
-    n = cross["n"] | {"in_corpus": cross["n"].get("in_corpus", {}) | loso["n"]["in_corpus"]}
-    return cross | {"in_corpus": cross.get("in_corpus", {}) | loso["in_corpus"], "n": n}
+    merged = {"in_corpus": cross.get("in_corpus", {}) | loso["in_corpus"]}
+    for key in ("n", "utterances"):
+        in_corpus = cross[key].get("in_corpus", {}) | loso[key]["in_corpus"]
+        merged[key] = cross[key] | {"in_corpus": in_corpus}
+    return cross | merged
 
 
-def loso_mean(fold_metrics: list[Path], out: Path) -> dict:
+def loso_mean(fold_metrics: list[Path], fold_predictions: list[Path], out: Path) -> dict:
     """The seed's leave-one-session-out result: per metric the mean over folds of validation
-    and of the held-out session (confusion matrices summed), with the folds listed."""
+    and of the held-out session (confusion matrices summed), with the folds listed.
+
+    n counts distinct utterances (from the folds' predictions): the folds' validation sets
+    overlap, so summing their sizes would count an utterance once per fold it validated.
+    """
     folds = [_read(p) for p in fold_metrics]
     first = folds[0]
     (corpus,) = first["in_corpus"]
+    scored = _scored_utterances(fold_predictions)
     summary = {
         "experiment": first["experiment"],
         "train": first["train"],
@@ -157,13 +175,28 @@ def loso_mean(fold_metrics: list[Path], out: Path) -> dict:
         "test": {},
         "in_corpus": {corpus: mean_metrics([f["in_corpus"][corpus] for f in folds])},
         "n": {
-            "validation": sum(f["n"]["validation"] for f in folds),
+            "validation": len(scored["val"]),
             "test": {},
-            "in_corpus": {corpus: sum(f["n"]["in_corpus"][corpus] for f in folds)},
+            "in_corpus": {corpus: len(scored["heldout"])},
+        },
+        "utterances": {
+            "validation": utterance_digest(scored["val"]),
+            "test": {},
+            "in_corpus": {corpus: utterance_digest(scored["heldout"])},
         },
     }
     write_text(json.dumps(summary, indent=2) + "\n", out)
     return summary
+
+
+def _scored_utterances(predictions: list[Path]) -> dict[str, set[tuple[str, str]]]:
+    """Role -> the distinct (corpus, utt_id) scored in that role across the given runs."""
+    scored: dict[str, set[tuple[str, str]]] = {"val": set(), "heldout": set()}
+    for path in predictions:
+        table = pq.read_table(path, columns=["utt_id", "corpus", "role"]).to_pylist()
+        for row in table:
+            scored.setdefault(row["role"], set()).add((row["corpus"], row["utt_id"]))
+    return scored
 
 
 def mean_metrics(metrics: list[dict]) -> dict:
@@ -190,34 +223,49 @@ def summarise(values: Sequence[float]) -> dict[str, float | None]:
     return {"mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
 
 
-def split_results(name: str, metrics: dict[int, dict]) -> dict[str, dict[int, tuple[dict, int]]]:
-    """split -> seed -> (metrics, n); "validation" first, then test corpora in metrics order,
-    then in-corpus tests (an official test split, or LOSO's held-out sessions).
+class Scored(NamedTuple):
+    """One seed's result on one split: its metrics, its size and which utterances (a digest)."""
 
-    Raises ValueError when there are no seeds or the seeds disagree on the splits or their sizes
-    (runs from different manifests mixed together).
+    metrics: dict
+    n: int
+    utterances: str
+
+
+def split_results(name: str, metrics: dict[int, dict]) -> dict[str, dict[int, Scored]]:
+    """split -> seed -> Scored; "validation" first, then test corpora in metrics order, then
+    in-corpus tests (test speakers, an official test split, or LOSO's held-out sessions).
+
+    Raises ValueError when there are no seeds or the seeds disagree on the splits or on the
+    utterances of a split (runs from different manifests mixed together).
     """
     if not metrics:
         raise ValueError(f"experiment {name}: no seeds to aggregate")
-    splits: dict[str, dict[int, tuple[dict, int]]] = {}
+    splits: dict[str, dict[int, Scored]] = {}
     for seed, m in metrics.items():
-        results = {VALIDATION: (m["validation"], m["n"]["validation"])}
-        results |= {c: (m["test"][c], m["n"]["test"][c]) for c in m["test"]}
+        n, utterances = m["n"], m["utterances"]
+        results = {VALIDATION: Scored(m["validation"], n["validation"], utterances["validation"])}
+        results |= {c: Scored(m["test"][c], n["test"][c], utterances["test"][c]) for c in m["test"]}
         in_corpus = m.get("in_corpus", {})
-        results |= {_in_corpus(c): (in_corpus[c], m["n"]["in_corpus"][c]) for c in in_corpus}
+        results |= {
+            _in_corpus(c): Scored(in_corpus[c], n["in_corpus"][c], utterances["in_corpus"][c])
+            for c in in_corpus
+        }
         if splits and list(results) != list(splits):
             raise ValueError(f"experiment {name}: seed {seed} has splits {list(results)}")
-        for split, (values, n) in results.items():
-            sizes = {size for _, size in splits.get(split, {}).values()}
-            if sizes and sizes != {n}:
-                raise ValueError(f"experiment {name}: seed {seed} has {n} {split} utterances")
-            splits.setdefault(split, {})[seed] = (values, n)
+        for split, result in results.items():
+            others = {(r.n, r.utterances) for r in splits.get(split, {}).values()}
+            if others and others != {(result.n, result.utterances)}:
+                raise ValueError(
+                    f"experiment {name}: seed {seed} scored other {split} utterances "
+                    f"({result.n}) than the other seeds"
+                )
+            splits.setdefault(split, {})[seed] = result
     return splits
 
 
 def _in_corpus(name: str) -> str:
-    """The split name of an in-corpus test: `MSPP in-corpus` (an official test split) or
-    `IEMO LOSO` (the mean over held-out sessions)."""
+    """The split name of an in-corpus test: `IEMO in-corpus` (test speakers, or an official
+    test split) or `IEMO LOSO` (the mean over held-out sessions)."""
     return name if name.endswith(" LOSO") else f"{name} in-corpus"
 
 
@@ -230,15 +278,15 @@ def experiment_table(
     splits = split_results(name, metrics)
     for seed in metrics:
         for split, by_seed in splits.items():
-            values, n = by_seed[seed]
+            values, n, _ = by_seed[seed]
             rows.append(
                 {"seed": str(seed), "split": split, "n": n, "n_seeds": 1}
                 | {k: values[k] for k in METRICS}
             )
     over_seeds = {"n_seeds": len(metrics), "missing_seeds": _seed_list(missing)}
     for split, by_seed in splits.items():
-        summary = {k: summarise([values[k] for values, _ in by_seed.values()]) for k in METRICS}
-        n = next(iter(by_seed.values()))[1]
+        summary = {k: summarise([r.metrics[k] for r in by_seed.values()]) for k in METRICS}
+        n = next(iter(by_seed.values())).n
         for stat in STATISTICS:
             rows.append(
                 {"seed": stat, "split": split, "n": n if stat == "mean" else None}
@@ -254,8 +302,9 @@ def _seed_list(seeds: Sequence[int]) -> str | None:
 
 
 def cross_corpus_table(runs: list[Run]) -> pa.Table:
-    """One row per experiment: in-corpus (validation) and per-test-corpus UAR mean, std and 95%
-    confidence interval over its n_seeds seeds, with the expected seeds that are missing.
+    """One row per experiment: validation (the selection score), per-test-corpus and in-corpus
+    UAR mean, std and 95% confidence interval over its n_seeds seeds, with the expected seeds
+    that are missing, and per column the utterances scored (`_n`) and their digest.
 
     Test corpora are ordered by first appearance; a corpus an experiment did not test on (it
     was a training corpus) is null.
@@ -264,14 +313,16 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
         raise ValueError("no experiments to aggregate")
     results = [split_results(run.experiment, run.metrics) for run in runs]
     corpora = list(dict.fromkeys(s for splits in results for s in splits if s != VALIDATION))
-    columns = ["in_corpus", *corpora]
+    columns = [VALIDATION, *corpora]
     fields = [
         pa.field("experiment", pa.string(), nullable=False),
         pa.field("train", pa.string(), nullable=False),
         pa.field("n_seeds", pa.int64(), nullable=False),
         pa.field("missing_seeds", pa.string()),
-        *(pa.field(f"{c}_uar_{stat}", pa.float64()) for c in columns for stat in STATISTICS),
     ]
+    for c in columns:
+        fields += [pa.field(f"{c}_uar_{stat}", pa.float64()) for stat in STATISTICS]
+        fields += [pa.field(f"{c}_n", pa.int64()), pa.field(f"{c}_utterances", pa.string())]
     rows = []
     for run, splits in zip(runs, results, strict=True):
         row = {
@@ -281,9 +332,12 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
             "missing_seeds": _seed_list(run.missing),
         }
         for column in columns:
-            by_seed = splits.get(VALIDATION if column == "in_corpus" else column)
-            summary = summarise([v["uar"] for v, _ in by_seed.values()]) if by_seed else {}
+            by_seed = splits.get(column)
+            summary = summarise([r.metrics["uar"] for r in by_seed.values()]) if by_seed else {}
             row |= {f"{column}_uar_{stat}": summary.get(stat) for stat in STATISTICS}
+            first = next(iter(by_seed.values())) if by_seed else None
+            row[f"{column}_n"] = first.n if first else None
+            row[f"{column}_utterances"] = first.utterances if first else None
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=pa.schema(fields))
 
@@ -293,7 +347,7 @@ def _corpora(table: pa.Table) -> list[str]:
     return [
         c.removesuffix("_uar_mean")
         for c in table.column_names
-        if c.endswith("_uar_mean") and c != "in_corpus_uar_mean"
+        if c.endswith("_uar_mean") and c != f"{VALIDATION}_uar_mean"
     ]
 
 
@@ -310,21 +364,81 @@ def _cell(mean: float | None, std: float | None, pm: str = "±", none: str = "�
     return f"{mean:.3f}" if std is None else f"{mean:.3f} {pm} {std:.3f}"
 
 
+class Column(NamedTuple):
+    """How a summary column is printed: its header, and the rows scored on other utterances
+    than the column's reference set (the most common one), which are marked and never bold."""
+
+    header: str
+    others: frozenset[int]
+    n_per_cell: bool
+
+
+def _column(rows: list[dict], name: str) -> Column:
+    """A test column whose cells share one utterance set names its n in the header; otherwise
+    each cell names its own n and the cells off the most common set are marked."""
+    sets = [r[f"{name}_utterances"] for r in rows]
+    present = [u for u in sets if u is not None]
+    reference = max(dict.fromkeys(present), key=present.count) if present else None
+    others = frozenset(i for i, u in enumerate(sets) if u is not None and u != reference)
+    if others:
+        return Column(name, others, True)
+    n = next((r[f"{name}_n"] for r in rows if r[f"{name}_n"] is not None), None)
+    return Column(f"{name} (n={n})" if n is not None else name, others, False)
+
+
+VALIDATION_HEADER = "Validation (selection)"
+DAGGER_NOTE = (
+    "scored on other utterances than the rest of its column (e.g. a text modality drops "
+    "utterances without a transcript), so not comparable with them"
+)
+
+
+def table_notes(corpora: list[str]) -> list[str]:
+    """What each column of the summary means, printed under it."""
+    notes = [
+        f"{VALIDATION_HEADER}: UAR on the training corpora's validation speakers (pooled), at "
+        "the epoch chosen by that same score; a model-selection figure, optimistic, not a test."
+    ]
+    if any(c.endswith(" in-corpus") for c in corpora):
+        notes.append(
+            "X in-corpus: training corpus X's held-out test speakers (`test_speakers`) or its "
+            "official test split (MSP-PODCAST Test1), seen by neither training nor selection."
+        )
+    if any(c.endswith(" LOSO") for c in corpora):
+        notes.append(
+            "X LOSO: leave-one-session-out, the mean over X's sessions of the held-out "
+            "session's UAR (one model per fold, selected on other sessions' speakers)."
+        )
+    notes.append(
+        "Other columns: the whole test corpus, never seen in training or selection. UAR is the "
+        "mean recall over the classes present in the scored set (chance: 1 / their number)."
+    )
+    return notes
+
+
 def markdown_table(table: pa.Table) -> str:
-    """The cross-corpus table as Markdown: experiments x (in-corpus, test corpora) UAR, with
-    the seeds averaged ("2 of 3" when some are missing) and the missing seeds named below."""
+    """The cross-corpus table as Markdown: experiments x (validation, test corpora, in-corpus
+    tests) UAR with n, the seeds averaged ("2 of 3" when some are missing), the missing seeds
+    named and what each column means below."""
     corpora = _corpora(table)
-    header = ["Experiment", "Train", "Seeds", "In-corpus (val)", *corpora]
+    rows = table.to_pylist()
+    columns = {c: _column(rows, c) for c in corpora}
+    header = ["Experiment", "Train", "Seeds", VALIDATION_HEADER]
+    header += [column.header for column in columns.values()]
     lines = [
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---", "---", "---:"] + ["---:"] * (1 + len(corpora))) + "|",
     ]
-    rows = table.to_pylist()
-    for row in rows:
+    for i, row in enumerate(rows):
         cells = [row["experiment"], row["train"], _seeds(row)]
-        for c in ["in_corpus", *corpora]:
-            cells.append(_cell(row[f"{c}_uar_mean"], row[f"{c}_uar_std"]))
+        cells.append(_with_n(row, VALIDATION, _cell, True))
+        for c, column in columns.items():
+            cell = _with_n(row, c, _cell, column.n_per_cell)
+            cells.append(f"{cell} †" if i in column.others else cell)
         lines.append("| " + " | ".join(cells) + " |")
+    lines += [""] + [f"- {note}" for note in table_notes(corpora)]
+    if any(column.others for column in columns.values()):
+        lines.append(f"- †: {DAGGER_NOTE}.")
     notes = [
         f"{row['experiment']}: seed(s) {row['missing_seeds'].replace(';', ', ')}"
         for row in rows
@@ -333,6 +447,13 @@ def markdown_table(table: pa.Table) -> str:
     if notes:
         lines += ["", "Missing seeds (no results, not averaged): " + "; ".join(notes) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _with_n(row: dict, column: str, cell, per_cell: bool, **style) -> str:
+    """The cell's mean ± std, followed by its n where the column's cells differ in n."""
+    text = cell(row[f"{column}_uar_mean"], row[f"{column}_uar_std"], **style)
+    n = row[f"{column}_n"]
+    return f"{text} (n={n})" if per_cell and n is not None else text
 
 
 LATEX_SPECIAL = {
@@ -356,34 +477,52 @@ def latex_escape(text: str) -> str:
 
 def latex_table(table: pa.Table) -> str:
     """The cross-corpus table as a booktabs `tabular`: mean $\\pm$ std UAR, the best mean per
-    test column in bold (ties at the printed precision all bold).
+    test column in bold (ties at the printed precision all bold) among the cells scored on the
+    column's reference utterances; cells scored on others are marked $^\\dagger$, never bold.
 
     The validation column is never bold: each training set has its own validation utterances,
     so its values are not comparable across rows.
     """
     corpora = _corpora(table)
     rows = table.to_pylist()
+    columns = {c: _column(rows, c) for c in corpora}
     best = {
-        c: max((round(m, 3) for r in rows if (m := r[f"{c}_uar_mean"]) is not None), default=None)
+        c: max(
+            (
+                round(m, 3)
+                for i, r in enumerate(rows)
+                if (m := r[f"{c}_uar_mean"]) is not None and i not in columns[c].others
+            ),
+            default=None,
+        )
         for c in corpora
     }
-    header = ["Experiment", "Train", "Seeds", "In-corpus (val)", *corpora]
+    header = ["Experiment", "Train", "Seeds", VALIDATION_HEADER]
+    header += [column.header for column in columns.values()]
     lines = [
         r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}",
         r"\toprule",
         " & ".join(map(latex_escape, header)) + r" \\",
         r"\midrule",
     ]
-    for row in rows:
+    style = {"pm": r"$\pm$", "none": "---"}
+    for i, row in enumerate(rows):
         cells = [latex_escape(row["experiment"]), latex_escape(row["train"]), _seeds(row)]
-        cells.append(_cell(row["in_corpus_uar_mean"], row["in_corpus_uar_std"], r"$\pm$", "---"))
-        for c in corpora:
+        cells.append(_with_n(row, VALIDATION, _cell, True, **style))
+        for c, column in columns.items():
+            cell = _with_n(row, c, _cell, column.n_per_cell, **style)
             mean = row[f"{c}_uar_mean"]
-            cell = _cell(mean, row[f"{c}_uar_std"], r"$\pm$", "---")
-            bold = mean is not None and round(mean, 3) == best[c]
-            cells.append(rf"\textbf{{{cell}}}" if bold else cell)
+            if i in column.others:
+                cell += r"$^\dagger$"
+            elif mean is not None and round(mean, 3) == best[c]:
+                cell = rf"\textbf{{{cell}}}"
+            cells.append(cell)
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines.append(r"\bottomrule")
+    if any(column.others for column in columns.values()):
+        note = latex_escape(DAGGER_NOTE)
+        lines.append(rf"\multicolumn{{{len(header)}}}{{l}}{{$^\dagger$ {note}.}} \\")
+    lines.append(r"\end{tabular}")
     return "\n".join(lines) + "\n"
 
 

@@ -84,6 +84,8 @@ def _expand(raw: dict, config: dict) -> dict:
         _check_loso(exp, train)
     if uses_difficulty(exp):
         _check_difficulty(exp, train)
+    if uses_curriculum(exp):
+        _check_curriculum_ends(exp)
     exp["train"] = train_name(train)
     exp["test_datasets"] = [c for c in configured if c not in train]
     if not exp["test_datasets"]:
@@ -130,6 +132,27 @@ def _check_difficulty(exp: dict, train: list[str]) -> None:
             f"{what}, which {', '.join(lacking)} does not have; train on corpora with them "
             f"({', '.join(have)}) or set use_curriculum_learning: false"
         )
+
+
+def _check_curriculum_ends(exp: dict) -> None:
+    """A curriculum must reach the whole training set before the last epoch; otherwise the
+    hardest utterances are never trained on and nothing in the results would say so."""
+    epochs, total = exp["curriculum_epochs"], exp["num_epochs"]
+    if epochs >= total:
+        raise ConfigError(
+            f"experiment {exp['name']}: curriculum_epochs ({epochs}) >= num_epochs ({total}), "
+            f"so the curriculum never reaches the whole training set (it would first train on "
+            f"all of it at epoch {epochs}, after the last one, {total - 1}); set num_epochs above "
+            "curriculum_epochs, lower curriculum_epochs, or set use_curriculum_learning: false"
+        )
+
+
+def mark_schema_defaults(experiments: list[dict], given: list[set[str]]) -> None:
+    """Record in each experiment (`schema_defaults`) the keys the schema filled in, i.e. those
+    absent from the experiment as written (`given`), so the training log can say which settings
+    the researcher never chose."""
+    for exp, keys in zip(experiments, given, strict=True):
+        exp["schema_defaults"] = sorted(set(exp) - keys)
 
 
 def _check_features(exp: dict, config: dict) -> None:
@@ -198,6 +221,11 @@ def check_feature_set(name: str, feature_set: dict) -> None:
 
 
 DIFFICULTY_CURRICULA = ("difficulty", "inverse_difficulty")
+
+
+def uses_curriculum(exp: dict) -> bool:
+    """Whether epochs train on a growing share of the training set."""
+    return exp["use_curriculum_learning"] and exp["curriculum_type"] != "none"
 
 
 def uses_difficulty(exp: dict) -> bool:

@@ -2,65 +2,108 @@
 
 Cross-corpus protocol: train on the training corpora, select the model on held-out *speakers* of
 those corpora (never a random utterance split, never a test corpus), test on every other
-configured corpus in full. A training corpus whose official partition is speaker-disjoint in the
-data (MSP-PODCAST) keeps it: train -> train, dev -> val, and its official test split (Test1, as
-EmoBox uses; `test` where a corpus has one) -> heldout, an in-corpus test the model never sees
-before its final evaluation; other official test splits (Test2, Test3) are left out. Otherwise a
-fixed share of its speakers is held out for validation, chosen by a generator seeded from the
-corpus name so every experiment training on that corpus validates on the same speakers, and the
-corpus has no in-corpus test (its validation UAR is the in-corpus figure).
+configured corpus in full. Every training corpus also gets an in-corpus test (role `heldout`):
+speakers that neither training nor model selection sees, evaluated once with the selected model.
+
+- A corpus with an official partition keeps it: train -> train, dev -> val, and its official
+  test split (Test1, as EmoBox uses; `test` where a corpus has one) -> heldout; other official
+  test splits (Test2, Test3) and rows outside the partition are left out. The partition must be
+  speaker-disjoint: one speaker in two of those splits would carry test speakers into training
+  or selection, so it is refused, naming the speakers, rather than dissolved (the way out is
+  `corpora.<name>.splits: speaker`, which regroups the splits by speaker).
+- A role the partition lacks, and both roles of a corpus without one, are drawn as fixed random
+  shares of the training speakers (`test_speakers` for heldout, `validation_speakers` for val),
+  from a generator seeded by the corpus name, so every experiment training on that corpus
+  validates and tests on the same speakers.
 
 For leave-one-session-out (evaluation_mode loso or both) the training corpus's rows carry their
 session in `fold`; the training job builds each fold from them (loso_roles).
 
-Utterances an experiment cannot use (no transcript for a text model, no difficulty for a
-difficulty curriculum) are returned as rejects with the reason.
+Only what the evaluation cannot do without is rejected here: a text model needs a transcript on
+every row. Whether a curriculum has a difficulty for a row never changes validation or test sets;
+the training job drops unscored *training* rows and counts them.
 """
 
 import zlib
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-from xcorpus.config import modalities, uses_difficulty
+from xcorpus.config import modalities
 from xcorpus.tables import MANIFEST_SCHEMA, REJECTS_SCHEMA
+
+
+def held_out_speakers(speakers: Iterable[str], key: str, shares: Sequence[float]) -> list[set]:
+    """Disjoint fixed random sets of `speakers`, one per share (each at least one speaker), taken
+    in order from a permutation seeded by `key`; at least one speaker is left to train on."""
+    speakers = sorted(set(speakers))
+    counts = [max(1, round(share * len(speakers))) for share in shares]
+    if sum(counts) >= len(speakers):
+        raise ValueError(
+            f"{key}: {len(speakers)} speaker(s) cannot give {' + '.join(map(str, counts))} "
+            "held-out speaker(s) and leave one to train on; a speaker-independent split needs "
+            f"at least {sum(counts) + 1}"
+        )
+    order = np.random.default_rng(zlib.crc32(key.encode())).permutation(len(speakers))
+    ends = np.cumsum(counts)
+    return [
+        {speakers[i] for i in order[end - n : end]} for n, end in zip(counts, ends, strict=True)
+    ]
 
 
 def validation_speakers(index: pa.Table, corpus: str, share: float) -> set[str]:
     """A fixed, corpus-seeded random `share` of the corpus's speakers (at least one)."""
-    speakers = sorted(set(index.column("speaker").to_pylist()))
-    if len(speakers) < 2:
-        raise ValueError(
-            f"{corpus}: {len(speakers)} speaker(s); a speaker-independent validation split "
-            "needs at least two"
-        )
-    rng = np.random.default_rng(zlib.crc32(corpus.encode()))
-    n_val = min(len(speakers) - 1, max(1, round(share * len(speakers))))
-    return {speakers[i] for i in rng.permutation(len(speakers))[:n_val]}
+    (chosen,) = held_out_speakers(index.column("speaker").to_pylist(), corpus, [share])
+    return chosen
 
 
 HELDOUT_SPLITS = ("test1", "test")
 OFFICIAL_ROLES = {"train": "train", "dev": "val", **dict.fromkeys(HELDOUT_SPLITS, "heldout")}
+# The held-out roles drawn from training speakers where a corpus has no official split for them.
+DRAWN_ROLES = ("heldout", "val")
 
 
-def _official_split_is_speaker_disjoint(index: pa.Table) -> bool:
-    """Whether train, dev and the held-out test split exist-as-needed and share no speaker."""
-    rows = index.select(["speaker", "split"]).to_pylist()
-    speakers: dict[str, set[str]] = {}
-    for r in rows:
-        if r["split"] in OFFICIAL_ROLES:
-            speakers.setdefault(OFFICIAL_ROLES[r["split"]], set()).add(r["speaker"])
-    train, val = speakers.get("train", set()), speakers.get("val", set())
-    heldout = speakers.get("heldout", set())
-    return bool(train) and bool(val) and not (train & val or train & heldout or val & heldout)
+def check_speaker_disjoint(corpus: str, speakers: list[str], splits: list[str | None]) -> None:
+    """Refuse an official partition that puts one speaker in two of train, dev and test."""
+    by_speaker: dict[str, dict[str, str]] = {}
+    for speaker, split in zip(speakers, splits, strict=True):
+        if split in OFFICIAL_ROLES:
+            by_speaker.setdefault(speaker, {})[OFFICIAL_ROLES[split]] = split
+    shared = {s: sorted(r.values()) for s, r in sorted(by_speaker.items()) if len(r) > 1}
+    if shared:
+        named = "; ".join(f"{s} in {' and '.join(r)}" for s, r in list(shared.items())[:5])
+        more = f" (and {len(shared) - 5} more)" if len(shared) > 5 else ""
+        raise ValueError(
+            f"{corpus}: its official partition is not speaker-disjoint: {len(shared)} "
+            f"speaker(s) in two splits ({named}{more}); the official test split would meet its "
+            f"speakers in training or validation. Set corpora.{corpus}.splits: speaker to "
+            "regroup the splits by speaker"
+        )
 
 
-def training_roles(index: pa.Table, corpus: str, share: float) -> list[str | None]:
+def training_roles(
+    index: pa.Table, corpus: str, validation_share: float, test_share: float
+) -> list[str | None]:
     """Role per row of a training corpus: 'train', 'val', 'heldout' (in-corpus test) or None."""
-    if _official_split_is_speaker_disjoint(index):
-        return [OFFICIAL_ROLES.get(split) for split in index.column("split").to_pylist()]
-    held_out = validation_speakers(index, corpus, share)
-    return ["val" if s in held_out else "train" for s in index.column("speaker").to_pylist()]
+    speakers = index.column("speaker").to_pylist()
+    splits = index.column("split").to_pylist()
+    if any(split in OFFICIAL_ROLES for split in splits):
+        roles = [OFFICIAL_ROLES.get(split) for split in splits]
+        check_speaker_disjoint(corpus, speakers, splits)
+    else:
+        roles = ["train"] * len(speakers)
+    shares = {"heldout": test_share, "val": validation_share}
+    missing = [role for role in DRAWN_ROLES if role not in roles]
+    if missing:
+        pool = [s for s, role in zip(speakers, roles, strict=True) if role == "train"]
+        drawn = held_out_speakers(pool, corpus, [shares[role] for role in missing])
+        for role, chosen in zip(missing, drawn, strict=True):
+            roles = [
+                role if r == "train" and s in chosen else r
+                for s, r in zip(speakers, roles, strict=True)
+            ]
+    return roles
 
 
 def loso_roles(speakers: np.ndarray, sessions: np.ndarray, fold: int, corpus: str, share: float):
@@ -74,27 +117,24 @@ def loso_roles(speakers: np.ndarray, sessions: np.ndarray, fold: int, corpus: st
     return np.where(~others, "heldout", np.where(val, "val", "train"))
 
 
-# Roles whose utterances may be trained on: in LOSO every training-corpus row trains in some fold.
-TRAINABLE = {False: ("train",), True: ("train", "val", "heldout")}
-
-
 def build_manifest(
     experiment: dict,
     indexes: dict[str, pa.Table],
-    share: float,
-    difficulty: dict[str, pa.Table],
+    validation_share: float,
+    test_share: float,
 ) -> tuple[pa.Table, pa.Table]:
-    """(manifest, rejects) of one experiment; `difficulty` maps training corpora to their scores."""
+    """(manifest, rejects) of one experiment."""
     needs_text = "text" in modalities(experiment)
-    curriculum = uses_difficulty(experiment)
     loso = experiment["evaluation_mode"] in ("loso", "both")
     rows, rejects = [], []
     for corpus in experiment["train_dataset"] + experiment["test_datasets"]:
         index = indexes[corpus]
         training = corpus in experiment["train_dataset"]
-        roles = training_roles(index, corpus, share) if training else ["test"] * len(index)
-        needs_score = curriculum and training
-        scored = set(difficulty[corpus].column("utt_id").to_pylist()) if needs_score else set()
+        roles = (
+            training_roles(index, corpus, validation_share, test_share)
+            if training
+            else ["test"] * len(index)
+        )
         records = index.select(["utt_id", "raw_label", "transcript", "session"]).to_pylist()
         for record, role in zip(records, roles, strict=True):
             if role is None:
@@ -102,8 +142,6 @@ def build_manifest(
             reason = None
             if needs_text and not (record["transcript"] or "").strip():
                 reason = f"no transcript (modality {experiment['modality']})"
-            elif needs_score and role in TRAINABLE[loso] and record["utt_id"] not in scored:
-                reason = "no difficulty score (difficulty curriculum)"
             elif loso and training and record["session"] is None:
                 reason = "no session (leave-one-session-out)"
             if reason:

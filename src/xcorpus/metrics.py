@@ -11,6 +11,9 @@ majority class. Conventions for classes that a split does not contain:
   still cost; a class neither true nor predicted is left out.
 """
 
+import hashlib
+from collections.abc import Iterable
+
 import numpy as np
 
 from xcorpus.labels import CLASSES
@@ -47,3 +50,10 @@ def classification_metrics(y_true, y_pred) -> dict:
         "macro_f1": float(f1.mean()),
         "confusion": confusion.tolist(),
     }
+
+
+def utterance_digest(corpus_utt_ids: Iterable[tuple[str, str]]) -> str:
+    """A short fingerprint of the set of (corpus, utt_id) a metric was computed on: two cells
+    of a table are comparable only when their fingerprints are equal (same utterances)."""
+    lines = sorted(f"{corpus}\t{utt_id}" for corpus, utt_id in corpus_utt_ids)
+    return hashlib.blake2b("\n".join(lines).encode(), digest_size=8).hexdigest()

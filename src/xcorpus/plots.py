@@ -30,7 +30,9 @@ def _save(figure: plt.Figure, out: Path) -> None:
 
 
 def uar_heatmap(summary_csv: Path, out: Path) -> None:
-    """Experiments x (in-corpus, test corpora) mean UAR, each cell annotated mean ± std."""
+    """Experiments x (validation, test corpora, in-corpus tests) mean UAR, each cell annotated
+    mean ± std. The colour scale starts at 0.25, chance for four classes; a test set with
+    fewer classes has a higher chance level (1 / classes present), as the colour bar says."""
     summary = pd.read_csv(summary_csv)
     columns = [c.removesuffix("_uar_mean") for c in summary.columns if c.endswith("_uar_mean")]
     means = summary[[f"{c}_uar_mean" for c in columns]].to_numpy(float)
@@ -41,12 +43,14 @@ def uar_heatmap(summary_csv: Path, out: Path) -> None:
         if np.isfinite(mean):
             text = f"{mean:.3f}" + (f"\n± {stds[i, j]:.3f}" if np.isfinite(stds[i, j]) else "")
             ax.text(j, i, text, ha="center", va="center", color="white", fontsize=8)
-    ax.set_xticks(range(len(columns)), [c.replace("in_corpus", "in-corpus (val)") for c in columns])
+    ax.set_xticks(
+        range(len(columns)), [c.replace("validation", "validation (selection)") for c in columns]
+    )
     ax.set_yticks(range(len(summary)), summary["experiment"])
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     ax.set_xlabel("tested on")
     ax.set_ylabel("experiment (training set)")
-    figure.colorbar(image, ax=ax, label="UAR (chance 0.25)")
+    figure.colorbar(image, ax=ax, label="UAR (chance: 1 / classes in the test set)")
     _save(figure, out)
 
 
@@ -55,7 +59,7 @@ def confusion_totals(metrics_paths: list[Path]) -> dict[str, np.ndarray]:
     its LOSO folds'; `IEMO LOSO` for held-out sessions), the confusion counts summed over seeds."""
     run = read_run(metrics_paths)
     return {
-        split: np.sum([np.asarray(m["confusion"], dtype=float) for m, _ in seeds.values()], axis=0)
+        split: np.sum([np.asarray(r.metrics["confusion"], dtype=float) for r in seeds.values()], 0)
         for split, seeds in split_results(run.experiment, run.metrics).items()
     }
 

@@ -11,6 +11,7 @@ from xcorpus.config import (
     can_score,
     expand_experiments,
     feature_options,
+    mark_schema_defaults,
     modalities,
     uses_difficulty,
     with_builtin_feature_sets,
@@ -18,7 +19,9 @@ from xcorpus.config import (
 from xcorpus.corpora import CORPORA
 from xcorpus.difficulty import METHODS
 
+GIVEN_KEYS = [set(exp) for exp in config.get("experiments", [])]
 validate(config, "../schemas/config.schema.yaml")
+mark_schema_defaults(config["experiments"], GIVEN_KEYS)
 config["features"] = with_builtin_feature_sets(config["features"])
 try:
     EXPERIMENTS = {exp["name"]: exp for exp in expand_experiments(config)}
@@ -88,16 +91,10 @@ def experiment_corpora(experiment):
     return exp["train_dataset"] + exp["test_datasets"]
 
 
-def manifest_inputs(wildcards):
-    exp = EXPERIMENTS[wildcards.experiment]
-    corpora = experiment_corpora(wildcards.experiment)
-    train = exp["train_dataset"] if uses_difficulty(exp) else []
-    return {
-        "indexes": [f"results/corpora/{c}.parquet" for c in corpora],
-        "difficulty": [
-            f"results/difficulty/{exp['difficulty_method']}/{c}.parquet" for c in train
-        ],
-    }
+def manifest_indexes(wildcards):
+    return [
+        f"results/corpora/{c}.parquet" for c in experiment_corpora(wildcards.experiment)
+    ]
 
 
 def manifest_params(wildcards):
@@ -107,12 +104,20 @@ def manifest_params(wildcards):
         "train_dataset",
         "test_datasets",
         "modality",
-        "use_curriculum_learning",
-        "curriculum_type",
-        "difficulty_method",
         "evaluation_mode",
     )
     return {key: exp[key] for key in keys}
+
+
+def training_difficulty(wildcards):
+    """The difficulty files a difficulty curriculum reads: euclidean and agreement scores per
+    training corpus. Centroid difficulty is computed by the training job from its own training
+    rows (their statistics must not see validation or test labels), so it reads none."""
+    exp = EXPERIMENTS[wildcards.experiment]
+    method = exp["difficulty_method"]
+    if not uses_difficulty(exp) or method == "centroid":
+        return []
+    return [f"results/difficulty/{method}/{c}.parquet" for c in exp["train_dataset"]]
 
 
 def train_inputs(wildcards):
@@ -123,11 +128,10 @@ def train_inputs(wildcards):
         exp["train_dataset"] if folds else experiment_corpora(wildcards.experiment)
     )
     mods = modalities(exp)
-    inputs = manifest_inputs(wildcards)
     return {
         "manifest": f"results/manifests/{wildcards.experiment}.parquet",
-        "indexes": inputs["indexes"],
-        "difficulty": inputs["difficulty"],
+        "indexes": manifest_indexes(wildcards),
+        "difficulty": training_difficulty(wildcards),
         "audio": (
             feature_shards(exp["audio_features"], corpora) if "audio" in mods else []
         ),
@@ -166,10 +170,13 @@ def fold_dirs(experiment, seed):
     ]
 
 
-def loso_fold_metrics(wildcards):
-    return [
-        f"{d}/metrics.json" for d in fold_dirs(wildcards.experiment, wildcards.seed)
-    ]
+def loso_fold_results(wildcards):
+    """Each fold's metrics, and its predictions (for the distinct utterances scored)."""
+    dirs = fold_dirs(wildcards.experiment, wildcards.seed)
+    return {
+        "metrics": [f"{d}/metrics.json" for d in dirs],
+        "predictions": [f"{d}/predictions.parquet" for d in dirs],
+    }
 
 
 def seed_results(experiment):

@@ -1,6 +1,6 @@
 rule build_manifest:
     input:
-        unpack(manifest_inputs),
+        indexes=manifest_indexes,
     output:
         manifest="results/manifests/{experiment}.parquet",
         rejects="results/manifests/{experiment}.rejects.csv",
@@ -11,5 +11,6 @@ rule build_manifest:
     params:
         experiment=manifest_params,
         validation_speakers=config["validation_speakers"],
+        test_speakers=config["test_speakers"],
     script:
         "../scripts/build_manifest.py"

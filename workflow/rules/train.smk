@@ -45,7 +45,7 @@ rule train_fold:
 
 rule loso_mean:
     input:
-        loso_fold_metrics,
+        unpack(loso_fold_results),
     output:
         "results/runs/{experiment}/seed-{seed}/loso.json",
     log:

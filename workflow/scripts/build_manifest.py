@@ -16,7 +16,7 @@ with logged(snakemake.log[0]):
         snakemake.params.experiment,
         by_corpus(snakemake.input.indexes),
         snakemake.params.validation_speakers,
-        by_corpus(snakemake.input.difficulty),
+        snakemake.params.test_speakers,
     )
     write_parquet(manifest, snakemake.output.manifest)
     write_csv(rejects, snakemake.output.rejects)

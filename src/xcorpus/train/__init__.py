@@ -2,8 +2,10 @@
 
 Protocol: fit on the training role of the training corpora, select the epoch on validation UAR
 (held-out speakers of those corpora), then evaluate that epoch's weights once on validation, on
-every test corpus and on the in-corpus tests (an official test split; in leave-one-session-out,
-the held-out session). Test data are never looked at before that final evaluation.
+every test corpus and on the in-corpus tests (each training corpus's test speakers or official
+test split; in leave-one-session-out, the held-out session). Test data are never looked at
+before that final evaluation. The validation figure is the selection maximum, which is why it is
+labelled "validation (selection)" and never reported as an in-corpus result.
 """
 
 import hashlib
@@ -17,9 +19,9 @@ import torch
 
 from xcorpus.config import modalities, train_name, uses_difficulty
 from xcorpus.labels import CLASSES
-from xcorpus.metrics import classification_metrics
+from xcorpus.metrics import classification_metrics, utterance_digest
 from xcorpus.tables import write_csv, write_parquet, write_text
-from xcorpus.train.curriculum import make_curriculum
+from xcorpus.train.curriculum import describe, make_curriculum
 from xcorpus.train.data import Data, Split, announce, load_data
 from xcorpus.train.loop import fit, predict_proba, set_determinism
 from xcorpus.train.models import (
@@ -172,6 +174,13 @@ def _run(
     rng = np.random.default_rng(seed)
     labels = data.train.y.cpu().numpy()
     warn_missing_classes(labels)
+    print(describe(experiment))
+    if uses_difficulty(experiment):
+        print(
+            f"difficulty curriculum: {data.unscored} training utterance(s) without a "
+            f"{experiment['difficulty_method']} difficulty left out of training "
+            f"({len(data.train)} train on); validation and test sets are unaffected"
+        )
     curriculum = make_curriculum(experiment, data.train.corpus, labels, data.difficulty, seed)
     resume.parent.mkdir(parents=True, exist_ok=True)
     result = fit(model, train, val, curriculum, experiment, rng, resume)
@@ -191,9 +200,15 @@ def _run(
         "in_corpus": {c: m for c, (m, _) in heldout.items()},
         "n": {
             "train": len(train),
+            "train_unscored": data.unscored,
             "validation": len(val),
             "test": {c: len(split) for c, split in data.test.items()},
             "in_corpus": {c: len(split) for c, split in data.heldout.items()},
+        },
+        "utterances": {
+            "validation": _digest(val),
+            "test": {c: _digest(split) for c, split in data.test.items()},
+            "in_corpus": {c: _digest(split) for c, split in data.heldout.items()},
         },
     }
     predictions = [
@@ -211,9 +226,14 @@ def _run(
     return metrics
 
 
+def _digest(split: Split) -> str:
+    return utterance_digest(zip(split.corpus, split.utt_id, strict=True))
+
+
 def warn_missing_classes(labels: np.ndarray) -> None:
-    """A training set without some class still trains (that class is never predicted well and
-    its recall counts as 0 in UAR); say so in the log rather than stop."""
+    """A training set without some class still trains (that class is never predicted well, and
+    where a test set has it its recall, 0 or near it, enters UAR); say so in the log rather
+    than stop."""
     missing = [c for i, c in enumerate(CLASSES) if not (labels == i).any()]
     if missing:
         print(f"warning: the training set has no {', '.join(missing)} utterances")

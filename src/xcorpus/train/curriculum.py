@@ -132,13 +132,13 @@ def make_curriculum(
     if not experiment["use_curriculum_learning"] or kind == "none":
         return Curriculum.everything(len(groups))
     members = [np.flatnonzero(groups == g) for g in dict.fromkeys(groups.tolist())]
+    rng = np.random.default_rng(seed)
     if kind in ("difficulty", "inverse_difficulty"):
-        ranked = _by_difficulty(members, _checked_difficulty(difficulty, len(groups), kind), kind)
+        scores = _checked_difficulty(difficulty, len(groups), kind)
+        ranked = _by_difficulty(members, scores, kind, rng)
     elif kind == "random":
-        rng = np.random.default_rng(seed)
         ranked = [rng.permutation(rows) for rows in members]
     elif kind == "class_balance":
-        rng = np.random.default_rng(seed)
         ranked = [_round_robin(rows, labels[rows], rng) for rows in members]
     else:  # model_confidence: ordered afresh each epoch
         ranked = members
@@ -162,11 +162,43 @@ def _checked_difficulty(difficulty: np.ndarray | None, n: int, kind: str) -> np.
 
 
 def _by_difficulty(
-    members: list[np.ndarray], difficulty: np.ndarray, kind: str
+    members: list[np.ndarray], difficulty: np.ndarray, kind: str, rng: np.random.Generator
 ) -> list[np.ndarray]:
-    """Easiest first (difficulty) or hardest first (inverse_difficulty); ties keep row order."""
+    """Easiest first (difficulty) or hardest first (inverse_difficulty); ties in a seeded random
+    order, not row order (which would put earlier sessions or files first among equals)."""
     sign = 1.0 if kind == "difficulty" else -1.0
-    return [rows[np.argsort(sign * difficulty[rows], kind="stable")] for rows in members]
+    shuffled = [rng.permutation(rows) for rows in members]
+    return [rows[np.argsort(sign * difficulty[rows], kind="stable")] for rows in shuffled]
+
+
+CURRICULUM_KEYS = (
+    "use_curriculum_learning",
+    "curriculum_type",
+    "curriculum_pacing",
+    "curriculum_start",
+    "curriculum_epochs",
+    "difficulty_method",
+)
+
+
+def describe(experiment: dict) -> str:
+    """The curriculum in effect, for the training log: type, pacing, epochs, and which of its
+    keys the experiment left to the schema's defaults."""
+    kind = experiment["curriculum_type"]
+    if not experiment["use_curriculum_learning"] or kind == "none":
+        what = "none: every training row in every epoch"
+    else:
+        method = f" (difficulty_method {experiment['difficulty_method']})"
+        what = (
+            f"{kind}{method if kind in ('difficulty', 'inverse_difficulty') else ''}, "
+            f"{experiment['curriculum_pacing']} pacing from {experiment['curriculum_start']:.0%} "
+            f"of each corpus's order at epoch 0 to all of it from epoch "
+            f"{experiment['curriculum_epochs']} on (epochs 0-{experiment['num_epochs'] - 1})"
+        )
+    defaults = [k for k in CURRICULUM_KEYS if k in experiment.get("schema_defaults", ())]
+    return f"curriculum: {what}" + (
+        f" [schema defaults: {', '.join(defaults)}]" if defaults else ""
+    )
 
 
 def _round_robin(rows: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,9 +1,12 @@
 """An experiment's utterances as tensors: manifest rows joined with labels, features, difficulty.
 
-Everything is joined once, up front, and checked: an utterance without a label, a feature row or
-(under a difficulty curriculum) a difficulty is an error naming it, never a zero vector or an
-invented score. Features and difficulty are looked up by utt_id alone (shards carry no corpus
-column), so an utt_id shared by two corpora is refused as a duplicate rather than guessed.
+Everything is joined once, up front, and checked: an utterance without a label or a feature row
+is an error naming it, never a zero vector. Under a difficulty curriculum a training utterance
+without a difficulty is not trained on (never given an invented score); how many were dropped is
+returned (`Data.unscored`) for the log and metrics.json. Validation and test sets never depend on
+whether a difficulty exists. Features and difficulty are looked up by utt_id alone (shards carry
+no corpus column), so an utt_id shared by two corpora is refused as a duplicate rather than
+guessed.
 """
 
 import os
@@ -17,6 +20,8 @@ import pyarrow.parquet as pq
 import torch
 
 from xcorpus.config import train_name
+from xcorpus.corpora import CORPORA
+from xcorpus.difficulty import VAD_COLUMNS, score_centroid
 from xcorpus.features.shards import has_frames, read_feature_set, schema_metadata
 from xcorpus.labels import CLASS_INDEX
 from xcorpus.manifest import loso_roles
@@ -59,13 +64,15 @@ class Split:
 
 @dataclass(frozen=True)
 class Data:
-    """The splits, plus the difficulty of each training row (None without a curriculum)."""
+    """The splits, plus the difficulty of each training row (None without a curriculum) and the
+    number of training rows left out for having none."""
 
     train: Split
     val: Split
     test: dict[str, Split]  # cross-corpus tests, per test corpus
-    heldout: dict[str, Split]  # in-corpus tests (official test split, LOSO session), per corpus
+    heldout: dict[str, Split]  # in-corpus tests (test speakers, official split, LOSO session)
     difficulty: np.ndarray | None
+    unscored: int = 0
 
 
 def load_data(
@@ -77,7 +84,9 @@ def load_data(
     fold: int | None = None,
     share: float | None = None,
 ) -> Data:
-    """The experiment's splits; `difficulty` None means no curriculum.
+    """The experiment's splits; `difficulty` None means no difficulty curriculum, else the
+    difficulty files of its training corpora (none for centroid difficulty, which is computed
+    here from the training rows alone).
 
     Cross-corpus (fold None): the manifest's roles. One leave-one-session-out fold: the training
     corpus's rows only, session `fold` held out as the in-corpus test and a `share` of the other
@@ -100,6 +109,10 @@ def load_data(
     full = Split(rows["utt_id"].to_numpy(object), rows["corpus"].to_numpy(object), x, y)
     role = rows["role"].to_numpy(object)
     train = np.flatnonzero(role == "train")
+    scores = None
+    if difficulty is not None:
+        scores = training_difficulty(experiment, rows.iloc[train], indexes, difficulty)
+        train, scores = train[~np.isnan(scores)], scores[~np.isnan(scores)]
 
     def of(role_name: str, corpus: str) -> Split:
         return full.take(np.flatnonzero((role == role_name) & (full.corpus == corpus)))
@@ -113,7 +126,8 @@ def load_data(
         val=full.take(np.flatnonzero(role == "val")),
         test={c: of("test", c) for c in tests},
         heldout={c: of("heldout", c) for c in heldout},
-        difficulty=None if difficulty is None else read_difficulty(rows.iloc[train], difficulty),
+        difficulty=scores,
+        unscored=int((role == "train").sum()) - len(train),
     )
 
 
@@ -198,16 +212,45 @@ def read_features(
     return torch.from_numpy(np.ascontiguousarray(matrix[positions], dtype=np.float32))
 
 
-def read_difficulty(rows: pd.DataFrame, paths: list[Path]) -> np.ndarray:
-    """Difficulty of each of `rows` (the training rows) from the difficulty parquets."""
+def training_difficulty(
+    experiment: dict, rows: pd.DataFrame, indexes: list[Path], paths: list[Path]
+) -> np.ndarray:
+    """Difficulty of each training row (NaN where it has none), by the experiment's method.
+
+    Centroid difficulty depends on statistics of the rated utterances (z-scores, class
+    centroids), so it is computed from these training rows alone: validation speakers, a
+    held-out session and test corpora never shape the training order. Euclidean and agreement
+    difficulty are per-utterance values and are read from the difficulty files.
+    """
+    if experiment["difficulty_method"] == "centroid":
+        return centroid_difficulty(rows, indexes)
     if not paths:
         raise ValueError("the difficulty curriculum needs difficulty files, but none were given")
     tables = [pq.read_table(p, columns=["utt_id", "difficulty"]).to_pandas() for p in paths]
-    scores = pd.concat(tables, ignore_index=True)
-    _require(scores, scores.duplicated("utt_id"), "appears twice in the difficulty files")
+    return _lookup(rows, pd.concat(tables, ignore_index=True), "the difficulty files")
+
+
+def centroid_difficulty(rows: pd.DataFrame, indexes: list[Path]) -> np.ndarray:
+    """Centroid difficulty of `rows`, z-scores and centroids per corpus over `rows` only."""
+    columns = ["utt_id", "corpus", "label", "raw_label", *VAD_COLUMNS]
+    index = pd.concat([pq.read_table(p, columns=columns).to_pandas() for p in indexes])
+    scores = []
+    for corpus, members in rows.groupby("corpus", sort=False):
+        rated = index[(index["corpus"] == corpus) & index["utt_id"].isin(members["utt_id"])]
+        rated = pa.Table.from_pandas(rated, preserve_index=False)
+        table, _ = score_centroid(rated, CORPORA[corpus].vad_scale)
+        scores.append(table.select(["utt_id", "difficulty"]).to_pandas())
+    return _lookup(rows, pd.concat(scores, ignore_index=True), "the centroid scores")
+
+
+def _lookup(rows: pd.DataFrame, scores: pd.DataFrame, where: str) -> np.ndarray:
+    """Each row's `difficulty` from `scores` by utt_id; NaN where it has none."""
+    _require(scores, scores.duplicated("utt_id"), f"appears twice in {where}")
     positions = pd.Index(scores["utt_id"]).get_indexer(rows["utt_id"])
-    _require(rows, positions < 0, "is a train utterance without a difficulty score")
-    return scores["difficulty"].to_numpy(np.float64)[positions]
+    found = positions >= 0
+    values = np.full(len(rows), np.nan)
+    values[found] = scores["difficulty"].to_numpy(np.float64)[positions[found]]
+    return values
 
 
 def _require(rows: pd.DataFrame, bad, problem: str) -> None:
