@@ -104,7 +104,7 @@ def test_a_clean_experiment_gets_a_zero_row_per_check(corpora):
          "no test utterance's audio is tested again in another corpus"),
         ("same_transcript", None, 0, "no evaluated utterance has the transcript of a seen one"),
         ("pretrained_on", None, 0,
-         "no evaluated corpus is named in its feature models' training data"),
+         "no evaluated corpus is in the training data of its feature models"),
     ]  # fmt: skip
     assert warnings(leakage_report(exp, manifest(CLEAN), corpora.indexes, corpora.hashes,
                                    EGEMAPS | MINILM, 0.2), "exp") == []  # fmt: skip
@@ -168,7 +168,7 @@ def test_shared_transcripts_are_found_for_text_models_only(corpora):
     audio = of(report(corpora, experiment(["IEMO"], ["MSPI", "CMUMOSEI"]), CLEAN),
                "same_transcript")  # fmt: skip
     assert [(r["count"], r["message"]) for r in audio] == [
-        (None, "not checked: modality audio: no transcript is read")
+        (None, "not checked: modality audio: the model reads no transcript")
     ]
 
 

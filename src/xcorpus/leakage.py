@@ -49,7 +49,7 @@ NONE_FOUND = {
     "same_audio": "no evaluated utterance has the decoded audio of a seen one",
     "same_audio_between_tests": "no test utterance's audio is tested again in another corpus",
     "same_transcript": "no evaluated utterance has the transcript of a seen one",
-    "pretrained_on": "no evaluated corpus is named in its feature models' training data",
+    "pretrained_on": "no evaluated corpus is in the training data of its feature models",
 }
 N_EXAMPLES = 5
 
@@ -160,16 +160,21 @@ def leakage_report(
     found = []
     for fold, part in _partitions(rows, experiment, share):
         groups = _groups(part, report_corpora(experiment))
+        seen = _seen_pairs(groups)
         checks = {
             "speaker_overlap": _speaker_overlap(groups),
-            "same_audio": _same_values(groups, "hash", _seen_pairs(groups), "decoded audio"),
+            "same_audio": _same_values(groups, "hash", seen, "decoded audio"),
             "same_audio_between_tests": _same_values(
                 groups, "hash", _test_pairs(groups), "decoded audio"
             ),
             "same_transcript": (
-                _same_values(groups, "text", _seen_pairs(groups), "transcript")
+                _same_values(groups, "text", seen, "transcript")
                 if text
-                else [_not_checked(f"modality {experiment['modality']}: no transcript is read")]
+                else [
+                    _not_checked(
+                        f"modality {experiment['modality']}: the model reads no transcript"
+                    )
+                ]
             ),
             "pretrained_on": _pretrained_on(groups, features),
         }
@@ -299,11 +304,9 @@ def _pretrained_on(groups: dict, features: dict[str, dict]) -> list[dict]:
     findings = []
     for modality, feature_set in features.items():
         backend, model = feature_set["backend"], feature_set.get("model")
-        label = f"{modality} features {feature_set['name']} ({backend}" + (
-            f" {model})" if model else ")"
-        )
         if backend in NO_EMOTION_DATA:
             continue
+        label = f"{modality} features {feature_set['name']} ({backend} {model})"
         data = MODEL_DATA.get(model_name(model)) if model else None
         if data is None:
             findings.append(
@@ -322,8 +325,13 @@ def _pretrained_on(groups: dict, features: dict[str, dict]) -> list[dict]:
                 f"{len(rows)} {role} utterance(s) of {corpus} are evaluated"
             )
             findings.append(
-                {"corpus": corpus, "role": role, "count": len(rows), "examples": label}
-                | {"message": message}
+                {
+                    "corpus": corpus,
+                    "role": role,
+                    "count": len(rows),
+                    "examples": label,
+                    "message": message,
+                }
             )
     return findings
 
