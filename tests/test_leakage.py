@@ -156,7 +156,7 @@ def test_a_corpus_copied_under_another_name_and_format_is_found(corpora):
 
 
 def test_shared_transcripts_are_found_for_text_models_only(corpora):
-    corpora.add("MSPI", [("m1", "a", 1, 11, "  Hello   THERE "), ("m2", "b", 1, 12, "two")])
+    corpora.add("MSPI", [("m1", "a", 1, 11, "  Hello,   THERE! "), ("m2", "b", 1, 12, "two")])
     text = of(report(corpora, experiment(["IEMO"], ["MSPI", "CMUMOSEI"], modality="text"),
                      CLEAN, MINILM), "same_transcript")  # fmt: skip
     assert summary(text) == [("same_transcript", "MSPI", "test", "IEMO", "train", 1)]

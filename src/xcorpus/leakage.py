@@ -13,9 +13,9 @@ leave-one-session-out fold's (manifest.loso_roles, as the fold's training job co
   format; count = evaluated utterances;
 - same_audio_between_tests: heldout/test utterances whose audio is evaluated again in another
   corpus, so the two figures are not independent; count = utterances of the later corpus;
-- same_transcript (experiments that read text): evaluated utterances whose transcript, case and
-  whitespace aside, is that of an earlier seen one (IEMOCAP's scripted dialogues repeat their
-  text across speakers and sessions); count = evaluated utterances;
+- same_transcript (experiments that read text): evaluated utterances whose transcript, case,
+  punctuation and whitespace aside, is that of an earlier seen one (IEMOCAP's scripted
+  dialogues repeat their text across speakers and sessions); count = evaluated utterances;
 - pretrained_on: evaluated corpora that the publishers of a feature model say it was trained
   on (MODEL_DATA); count = that corpus's utterances in that role.
 
@@ -23,6 +23,7 @@ Every check gives each partition a row: count 0 when checked and none found, a n
 the reason when it could not be checked. Findings are warnings; nothing here fails a run.
 """
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -136,9 +137,12 @@ def model_name(model: str) -> str:
 
 
 def normalise_transcript(text: str | None) -> str | None:
-    """Lower-case with runs of whitespace as one space; None for no text."""
-    words = (text or "").casefold().split()
-    return " ".join(words) if words else None
+    """Lower-case words without punctuation, one space apart (an ASR transcript has none of a
+    corpus's punctuation); None for no text."""
+    kept = "".join(
+        c for c in (text or "").casefold() if not unicodedata.category(c).startswith("P")
+    )
+    return " ".join(kept.split()) or None
 
 
 def leakage_report(
