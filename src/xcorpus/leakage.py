@@ -160,7 +160,8 @@ def leakage_report(
     ({"name", "backend", "model"}); `share` is config validation_speakers (LOSO folds).
     """
     rows = _rows(experiment, manifest, indexes, hashes)
-    text = "text" in modalities(experiment)
+    reads_text = "text" in modalities(experiment)
+    no_text = _not_checked(f"modality {experiment['modality']}: the model reads no transcript")
     found = []
     for fold, part in _partitions(rows, experiment, share):
         groups = _groups(part, report_corpora(experiment))
@@ -172,13 +173,7 @@ def leakage_report(
                 groups, "hash", _test_pairs(groups), "decoded audio"
             ),
             "same_transcript": (
-                _same_values(groups, "text", seen, "transcript")
-                if text
-                else [
-                    _not_checked(
-                        f"modality {experiment['modality']}: the model reads no transcript"
-                    )
-                ]
+                _same_values(groups, "text", seen, "transcript") if reads_text else [no_text]
             ),
             "pretrained_on": _pretrained_on(groups, features),
         }
