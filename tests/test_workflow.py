@@ -83,6 +83,8 @@ def test_tiny_workflow_writes_every_stage(tiny_run):
         for c in ("IEMO", "MSPI")
     }
     assert "🚀 Training: IEMO+MSPI -> ['MSPP', 'CMUMOSEI', 'SAMSEMO']" in run.stdout + run.stderr
+    leakage = pq_csv(results / "leakage" / "IEMO+MSPI.csv")
+    assert [r["count"] for r in leakage if r["check"] == "speaker_overlap"] == [0]
     table = (results / "cross_corpus_uar.md").read_text()
     assert "IEMO+MSPI" in table and "SAMSEMO" in table
     assert table.strip() in run.stdout
@@ -101,7 +103,7 @@ def test_report_builds_with_every_figure(tiny_run):
     # The report bundles the figures with their captions (checked by their file names here;
     # the HTML itself is an app that renders them).
     html = (workdir / "results/report.html").read_text(encoding="utf-8", errors="replace")
-    for name in ("cross_corpus_uar.png", "confusion.png", "learning_curves.png"):
+    for name in ("cross_corpus_uar.png", "confusion.png", "learning_curves.png", "IEMO+MSPI.csv"):
         assert name in html
 
 

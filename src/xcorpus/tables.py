@@ -84,6 +84,14 @@ MANIFEST_SCHEMA = pa.schema(
     ]
 )
 
+# Content hash of each utterance's decoded samples (audio.signal_hash), for the leakage report.
+AUDIO_HASH_SCHEMA = pa.schema(
+    [
+        pa.field("utt_id", pa.string(), nullable=False),
+        pa.field("hash", pa.string(), nullable=False),
+    ]
+)
+
 
 @contextmanager
 def atomic(path: str | Path) -> Iterator[Path]:

@@ -18,6 +18,7 @@ from xcorpus.config import (
 )
 from xcorpus.corpora import CORPORA
 from xcorpus.difficulty import METHODS
+from xcorpus.leakage import report_corpora
 
 GIVEN_KEYS = [set(exp) for exp in config.get("experiments", [])]
 validate(config, "../schemas/config.schema.yaml")
@@ -118,6 +119,38 @@ def training_difficulty(wildcards):
     if not uses_difficulty(exp) or method == "centroid":
         return []
     return [f"results/difficulty/{method}/{c}.parquet" for c in exp["train_dataset"]]
+
+
+def leakage_inputs(wildcards):
+    """The manifest, and the index and audio hashes of each corpus the report reads."""
+    corpora = report_corpora(EXPERIMENTS[wildcards.experiment])
+    return {
+        "manifest": f"results/manifests/{wildcards.experiment}.parquet",
+        "indexes": [f"results/corpora/{c}.parquet" for c in corpora],
+        "hashes": [f"results/audio_hashes/{c}.parquet" for c in corpora],
+    }
+
+
+def leakage_params(wildcards):
+    """Only the keys the leakage report reads, so other hyperparameters do not rerun it."""
+    exp = EXPERIMENTS[wildcards.experiment]
+    keys = ("train_dataset", "test_datasets", "modality", "evaluation_mode")
+    return {key: exp[key] for key in keys}
+
+
+def leakage_features(wildcards):
+    """Per modality the experiment reads, its feature set's name, backend and model."""
+    exp = EXPERIMENTS[wildcards.experiment]
+    features = {}
+    for modality in modalities(exp):
+        name = exp[f"{modality}_features"]
+        feature_set = config["features"][name]
+        features[modality] = {
+            "name": name,
+            "backend": feature_set["backend"],
+            "model": feature_set.get("model"),
+        }
+    return features
 
 
 def train_inputs(wildcards):
@@ -227,7 +260,8 @@ def comparison_predictions(wildcards):
 
 
 def final_outputs():
-    """The default target: tables, figures, and comparisons when the config asks for any."""
+    """The default target: tables, leakage reports, figures, and comparisons when the config
+    asks for any."""
     outputs = [
         "results/cross_corpus_uar.csv",
         "results/cross_corpus_uar.md",
@@ -235,6 +269,7 @@ def final_outputs():
         "results/plots/cross_corpus_uar.png",
     ]
     outputs += expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS)
+    outputs += expand("results/leakage/{experiment}.csv", experiment=EXPERIMENTS)
     plots = ("confusion", "learning_curves", "accuracy_by_difficulty")
     outputs += expand(
         "results/plots/{experiment}/{plot}.png", experiment=EXPERIMENTS, plot=plots

@@ -1,0 +1,28 @@
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from xcorpus.leakage import leakage_report, warnings
+from xcorpus.runlog import logged
+from xcorpus.tables import write_csv
+
+
+def by_corpus(paths):
+    return {Path(p).stem: pq.read_table(p) for p in paths}
+
+
+with logged(snakemake.log[0]):
+    name = snakemake.wildcards.experiment
+    report = leakage_report(
+        snakemake.params.experiment,
+        pq.read_table(snakemake.input.manifest),
+        by_corpus(snakemake.input.indexes),
+        by_corpus(snakemake.input.hashes),
+        snakemake.params.features,
+        snakemake.params.validation_speakers,
+    )
+    write_csv(report, snakemake.output[0])
+    found = warnings(report, name)
+    for line in found:
+        print(line)
+    print(f"{name}: leakage report, {len(found)} finding(s) -> {snakemake.output[0]}")
