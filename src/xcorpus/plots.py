@@ -73,7 +73,8 @@ def confusion_matrices(metrics_paths: list[Path], out: Path) -> None:
         ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
         for (i, j), rate in np.ndenumerate(rates):
             ax.text(j, i, f"{rate:.2f}", ha="center", va="center", fontsize=7)
-        ax.set_title(f"{split} (n={int(counts.sum())})", fontsize=9)
+        name = "validation (selection)" if split == "validation" else split
+        ax.set_title(f"{name} (n={int(counts.sum())})", fontsize=9)
         ax.set_xticks(range(len(CLASSES)), CLASSES, rotation=45, fontsize=7)
         ax.set_yticks(range(len(CLASSES)), CLASSES, fontsize=7)
         ax.set_xlabel("predicted", fontsize=8)
