@@ -210,6 +210,8 @@ def test_cache_a_new_corpus_root_reindexes_only_that_corpus(tiny_run):
     workdir, first = tiny_run
     assert first.returncode == 0
 
+    (workdir / "elsewhere" / "MSPP").mkdir(parents=True, exist_ok=True)
+
     def change(config):
         config["corpora"]["MSPP"]["root"] = "elsewhere/MSPP"
         config["corpora"]["MSPP"]["demo"] = False
@@ -262,6 +264,23 @@ def test_config_errors_stop_before_any_job(tmp_path):
     run = snakemake(tmp_path, "-n")
     assert run.returncode != 0
     assert "'x' is not one of ['audio', 'text', 'both']" in run.stdout + run.stderr
+    refusals = {
+        "experiment bad: learning_rate: -0.1 must be > 0": {"learning_rate": -0.1},
+        "experiment bad: learning_rate: 0 must be > 0": {"learning_rate": 0},
+        "experiment bad: seeds: 0: -1 is less than the minimum of 0": {"seeds": [-1]},
+    }
+    for message, change in refusals.items():
+        write_config(tmp_path, utterances=48, experiments=[experiment("bad", "IEMO", **change)])
+        run = snakemake(tmp_path, "-n")
+        assert run.returncode != 0
+        assert run.stderr.splitlines()[0] == f"Configuration error: {message}"
+    write_config(tmp_path, utterances=48, experiments=[experiment("ok", "IEMO")])
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["corpora"]["MSPP"] = {"root": "/no/such/MSPP"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "Configuration error: corpus MSPP: root /no/such/MSPP is not a directory" in run.stderr
     assert not (tmp_path / "results").exists()
 
 

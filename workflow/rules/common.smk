@@ -4,6 +4,8 @@ import re
 import shlex
 import sys
 
+from jsonschema import ValidationError
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from xcorpus.config import (
@@ -12,13 +14,19 @@ from xcorpus.config import (
     expand_experiments,
     feature_options,
     modalities,
+    schema_error,
     uses_difficulty,
     with_builtin_feature_sets,
 )
 from xcorpus.corpora import CORPORA
 from xcorpus.difficulty import METHODS
 
-validate(config, "../schemas/config.schema.yaml")
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as error:
+    if not isinstance(error.__context__, ValidationError):
+        raise
+    sys.exit(f"Configuration error: {schema_error(config, error.__context__)}")
 config["features"] = with_builtin_feature_sets(config["features"])
 try:
     EXPERIMENTS = {exp["name"]: exp for exp in expand_experiments(config)}
