@@ -80,7 +80,7 @@ def hand_row(utt_id: str, audio: Path, start_s: float | None = None) -> dict:
 
 
 def hand_loaded(*rows: dict) -> Loaded:
-    loaded = Loaded(rows=list(rows))
+    loaded = Loaded(rows=list(rows), entries=len(rows))
     for n, row in enumerate(rows):
         loaded.seen[row["utt_id"]] = f"labels.txt:{n + 1}"
     return loaded
@@ -105,12 +105,23 @@ def test_check_audio_missing_and_segment_past_end(tmp_path: Path) -> None:
 def test_accounting_names_lost_and_doubled_ids(tmp_path: Path) -> None:
     loaded = hand_loaded(hand_row("a", tmp_path / "a.wav"), hand_row("b", tmp_path / "b.wav"))
     loaded.duplicate("a", "hap", "labels.txt:9")  # a duplicate reject counts as placed
+    loaded.entries += 1
     to_tables(loaded, "X")
     loaded.rows.pop()
     with pytest.raises(ValueError, match=r"missing b, doubled or never read none"):
         to_tables(loaded, "X")
     loaded.reject("a", "also rejected", "hap", "labels.txt:1")
     with pytest.raises(ValueError, match=r"missing b, doubled or never read a"):
+        to_tables(loaded, "X")
+
+
+def test_accounting_counts_the_entries_the_files_define(tmp_path: Path) -> None:
+    """An entry lost before it had an id (a skipped line) fails the count, though every id
+    the loader saw is placed."""
+    loaded = hand_loaded(hand_row("a", tmp_path / "a.wav"))
+    loaded.malformed("evaluator line outside a block", "labels.txt:5")
+    loaded.entries += 2  # that line, and a summary line read but never placed
+    with pytest.raises(ValueError, match=r"^X: kept 1 \+ rejected 1 != 3 entries in the label"):
         to_tables(loaded, "X")
 
 
