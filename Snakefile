@@ -17,6 +17,7 @@ include: "workflow/rules/difficulty.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/tracking.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -169,6 +169,7 @@ DOWNSTREAM_OF_ONE_EXPERIMENT = {
     "plot_experiment": 1,
     "plot_summary": 1,
     "compare_experiments": 1,
+    "log_averaged_run": 1,
     "all": 1,
 }
 
@@ -180,7 +181,8 @@ def test_cache_a_hyperparameter_reruns_only_that_experiments_training(tiny_run):
     def change(config):
         config["experiments"][0]["learning_rate"] = 0.002
 
-    assert planned_jobs(workdir, change) == {"train": 2} | DOWNSTREAM_OF_ONE_EXPERIMENT
+    jobs = planned_jobs(workdir, change)
+    assert jobs == {"train": 2, "log_seed_run": 2} | DOWNSTREAM_OF_ONE_EXPERIMENT
 
 
 def test_cache_a_new_seed_trains_only_that_seed(tiny_run):
@@ -190,7 +192,32 @@ def test_cache_a_new_seed_trains_only_that_seed(tiny_run):
     def change(config):
         config["experiments"][0]["seeds"] = [1, 2, 3]
 
-    assert planned_jobs(workdir, change) == {"train": 1} | DOWNSTREAM_OF_ONE_EXPERIMENT
+    jobs = planned_jobs(workdir, change)
+    assert jobs == {"train": 1, "log_seed_run": 1} | DOWNSTREAM_OF_ONE_EXPERIMENT
+
+
+def test_cache_weights_and_biases_settings_rerun_only_the_logging(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+
+    def project(config):
+        config["experiments"][0]["wandb_project"] = "elsewhere"
+
+    logging = {"log_seed_run": 2, "log_averaged_run": 1, "all": 1}
+    assert planned_jobs(workdir, project) == logging
+
+    def mode(config):
+        config["wandb_mode"] = "disabled"
+
+    assert planned_jobs(workdir, mode) == {"log_seed_run": 4, "log_averaged_run": 2, "all": 1}
+    record = json.loads((workdir / "results/runs/IEMO_only/seed-1/metrics.wandb.json").read_text())
+    assert record == {
+        "mode": "offline",
+        "project": "xcorpus",
+        "group": "IEMO_only",
+        "name": "IEMO_only_seed1",
+        "logged": True,
+    }
 
 
 def test_cache_a_new_experiment_extracts_no_features(tiny_run):
