@@ -913,8 +913,9 @@ def make_cmumosei(root: Path) -> None:
             group.create_dataset("features", data=np.array([ft for _, ft in items]))
     for video, text in MOSEI_TRANSCRIPTS.items():
         write_text(root / MOSEI_TRANS_DIR / f"{video}.txt", text)
-    for video in (VID_A, VID_N, VID_NOTRANS):
-        write_wav(root / MOSEI_AUDIO_DIR / f"{video}.wav", seconds=0.2)
+    for video in (VID_A, VID_N, VID_NOTRANS):  # each as long as its last labelled segment
+        seconds = max(end for (_, end), _ in MOSEI_LABELS[video])
+        write_wav(root / MOSEI_AUDIO_DIR / f"{video}.wav", seconds=seconds)
 
 
 def test_cmumosei_rows_and_rejects(tmp_path: Path) -> None:
@@ -1429,3 +1430,21 @@ def test_transcripts_file_with_a_byte_order_mark(tmp_path: Path) -> None:
     index, _ = index_corpus("MSPI", tmp_path / "mspi", transcripts=tsv)
     texts = dict(zip(index["utt_id"].to_pylist(), index["transcript"].to_pylist(), strict=True))
     assert texts["MSP-IMPROV-S01A-F01-S-FM01"] == "hello"
+
+
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_every_loader_gets_the_audio_checks(tmp_path: Path, name: str) -> None:
+    """Silence is rejected for every corpus, through index_corpus's shared check."""
+    make, total = MAKERS[name]
+    make(tmp_path)
+    index, _ = index_corpus(name, tmp_path)
+    first = index.to_pylist()[0]
+    sf.write(first["audio_path"], np.zeros(sf.info(first["audio_path"]).frames), 16000)
+    index, rejects = index_corpus(name, tmp_path)
+    reasons = {r["utt_id"]: r["reason"] for r in rejects.to_pylist()}
+    if first["start_s"] is None:  # a whole file: only its utterance
+        assert reasons[first["utt_id"]] == f"silent audio {first['audio_path']}"
+    else:  # a CMU-MOSEI video: every segment in it
+        assert f"silent audio {first['audio_path']}" in reasons.values()
+    assert index.num_rows + rejects.num_rows == total
+    assert first["utt_id"] not in index.column("utt_id").to_pylist()

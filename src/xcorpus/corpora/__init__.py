@@ -32,7 +32,7 @@ def index_corpus(
 
     `transcripts` is an optional TSV (header `utt_id<TAB>transcript`) whose texts replace the
     corpus's own, e.g. ASR output for MSP-IMPROV; utterances it does not list get no transcript.
-    Audio headers are checked here, once for every loader (see probe.check_audio). The index
+    Audio is checked here, once for every loader (see probe.check_audio). The index
     carries its summary (xcorpus.tables.index_metadata) in its schema metadata. A corpus with
     no usable utterance is a ValueError: it almost always means a wrong root or layout.
     """
