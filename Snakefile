@@ -18,6 +18,7 @@ include: "workflow/rules/manifest.smk"
 include: "workflow/rules/leakage.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/tracking.smk"
 include: "workflow/rules/report.smk"
 
 

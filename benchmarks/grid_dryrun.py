@@ -2,7 +2,7 @@
 no-op rerun once every output exists.
 
 Usage: python benchmarks/grid_dryrun.py [--experiments 30] [--seeds 5] [--repeats 3] [--dir DIR]
-Writes a config with five corpora (roots that need not exist: indexing is never run), one
+Writes a config with five corpora (empty root directories: indexing is never run), one
 feature set and the experiment grid; times `snakemake -n`; then creates every output file the
 plan lists (empty), stamps them in DAG order with `snakemake --touch`, and times the no-op rerun.
 Both goals are under 5 s.
@@ -41,8 +41,10 @@ def write_config(workdir: Path, experiments: int, seeds: int) -> None:
         }
         for i, (train, curriculum) in zip(range(experiments), variants, strict=False)
     ]
+    for corpus in CORPORA:  # roots must exist before any job; nothing reads them here
+        (workdir / "corpora" / corpus).mkdir(parents=True, exist_ok=True)
     config = {
-        "corpora": {c: {"root": f"/data/{c}"} for c in CORPORA},
+        "corpora": {c: {"root": f"corpora/{c}"} for c in CORPORA},
         "features": {"egemaps": {"backend": "egemaps", "shards": 4}},
         "experiments": grid,
         "wandb_mode": "disabled",

@@ -48,7 +48,8 @@ def build_layout(root: Path, rows: int, workers: int) -> None:
             )
             if i % LINKS_PER_TEMPLATE == 0:
                 template = root / f"template{i // LINKS_PER_TEMPLATE}.wav"
-                sf.write(template, np.zeros(1600), 16000, subtype="PCM_16")
+                noise = 0.01 * np.random.default_rng(i).standard_normal(1600)
+                sf.write(template, noise, 16000, subtype="PCM_16")  # not silent: kept
             os.link(template, audios / f"{stem}.wav")
             if i % 4 == 0:
                 (transcripts / f"{stem}.txt").write_text("a short line of speech\n")

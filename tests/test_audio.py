@@ -54,9 +54,11 @@ def test_unreadable_file_is_named(tmp_path):
 
 
 def test_segment_past_end_is_an_error(ramp_wav):
-    path, _ = ramp_wav
+    path, samples = ramp_wav
     with pytest.raises(AudioError, match=r"ramp\.wav.*past the end"):
-        read_utterance(path, 0.5, 1.2)
+        read_utterance(path, 0.5, 1.26)
+    # Within SEGMENT_END_TOLERANCE_S of the end, the segment is cut at the end of the file.
+    np.testing.assert_array_equal(read_utterance(path, 0.5, 1.25), samples[8000:])
     with pytest.raises(AudioError, match=r"ramp\.wav.*past the end"):
         read_utterance(path, start_s=1.5)
 

@@ -3,10 +3,16 @@ import copy
 import pytest
 import yaml
 from conftest import REPO, SCHEMA
+from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from xcorpus.config import ConfigError, expand_experiments, with_builtin_feature_sets
+from xcorpus.config import (
+    ConfigError,
+    expand_experiments,
+    schema_error,
+    with_builtin_feature_sets,
+)
 
 
 def checked(config: dict) -> list[dict]:
@@ -201,3 +207,66 @@ def test_emotion2vec_hub_id_is_left_to_the_job(default_config):
     config = copy.deepcopy(default_config)
     config["features"]["e2v"] = {"backend": "emotion2vec", "model": "iic/emotion2vec_plus_base"}
     checked(config)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("learning_rate", -0.1, "learning_rate: -0.1 must be > 0"),
+        ("learning_rate", 0, "learning_rate: 0 must be > 0"),
+        ("learning_rate", "-1e-1", "learning_rate: -1e-1 must be > 0"),
+        ("learning_rate", float("nan"), "learning_rate: nan must be > 0"),
+        ("weight_decay", -1e-4, "weight_decay: -0.0001 must be >= 0"),
+    ],
+)
+def test_rates_that_cannot_train_are_refused(default_config, key, value, message):
+    config = copy.deepcopy(default_config)
+    config["experiments"][1][key] = value
+    with pytest.raises(ConfigError) as error:
+        checked(config)
+    assert str(error.value) == f"experiment IEMO+MSPI: {message}"
+
+
+def test_a_corpus_root_that_is_no_directory_is_refused(default_config, tmp_path):
+    config = copy.deepcopy(default_config)
+    config["corpora"]["MSPP"] = {"root": str(tmp_path / "MSPP"), "demo": False}
+    with pytest.raises(ConfigError) as error:
+        checked(config)
+    assert str(error.value) == f"corpus MSPP: root {tmp_path / 'MSPP'} is not a directory"
+    (tmp_path / "MSPP").mkdir()
+    assert checked(config)[0]["test_datasets"][1] == "MSPP"
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (
+            lambda c: c["experiments"][1].update(seeds=[-1]),
+            "experiment IEMO+MSPI: seeds: 0: -1 is less than the minimum of 0",
+        ),
+        (
+            lambda c: c["experiments"][0].update(modality="video"),
+            "experiment IEMO_only: modality: 'video' is not one of ['audio', 'text', 'both']",
+        ),
+        (
+            lambda c: c["corpora"]["IEMO"].update(demo="yes"),
+            "corpora.IEMO.demo: 'yes' is not of type 'boolean'",
+        ),
+    ],
+)
+def test_schema_errors_read_in_one_line(default_config, change, line):
+    config = copy.deepcopy(default_config)
+    change(config)
+    with pytest.raises(WorkflowError) as error:
+        validate(config, str(SCHEMA))
+    assert isinstance(error.value.__context__, ValidationError)
+    assert schema_error(config, error.value.__context__) == line
+
+
+def test_curriculum_keys_left_to_the_schema_are_recorded(default_config):
+    given = [set(exp) for exp in default_config["experiments"]]
+    validate(default_config, str(SCHEMA))
+    mark_schema_defaults(default_config["experiments"], given)
+    # config.yaml's template sets the curriculum's type, pacing and epochs, not these two.
+    first = default_config["experiments"][0]
+    assert first["curriculum_defaults"] == ["curriculum_start", "difficulty_method"]

@@ -109,7 +109,7 @@ def test_difficulty_ties_are_broken_by_a_seeded_permutation_not_row_order():
 
 def test_describe_names_the_curriculum_and_its_defaults():
     exp = experiment(curriculum_epochs=4, num_epochs=8) | {
-        "schema_defaults": ["curriculum_pacing", "difficulty_method", "dropout"]
+        "curriculum_defaults": ["curriculum_pacing", "difficulty_method"]
     }
     assert describe(exp) == (
         "curriculum: difficulty (difficulty_method euclidean), linear pacing from 20% of each "

@@ -16,9 +16,14 @@ from xcorpus.tables import INDEX_SCHEMA, read_index_metadata, write_parquet
 HEADER = "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set\n"
 
 
-def write_wav(path: Path, frames: int = 1600, rate: int = 16000, channels: int = 1) -> None:
+def write_wav(
+    path: Path, frames: int = 1600, rate: int = 16000, channels: int = 1, samples=None
+) -> None:
+    """Low noise (a usable recording) unless `samples` are given."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, np.zeros((frames, channels)), rate, subtype="PCM_16")
+    if samples is None:
+        samples = 0.01 * np.random.default_rng(0).standard_normal((frames, channels))
+    sf.write(path, samples, rate, subtype="PCM_16")
 
 
 def make_mspp(root: Path, lines: list[str]) -> Path:
@@ -80,7 +85,7 @@ def hand_row(utt_id: str, audio: Path, start_s: float | None = None) -> dict:
 
 
 def hand_loaded(*rows: dict) -> Loaded:
-    loaded = Loaded(rows=list(rows))
+    loaded = Loaded(rows=list(rows), entries=len(rows))
     for n, row in enumerate(rows):
         loaded.seen[row["utt_id"]] = f"labels.txt:{n + 1}"
     return loaded
@@ -90,7 +95,7 @@ def test_check_audio_missing_and_segment_past_end(tmp_path: Path) -> None:
     wav = tmp_path / "video.wav"
     write_wav(wav, frames=16000)  # 1 s
     loaded = hand_loaded(
-        hand_row("seg0", wav, 0.5),
+        hand_row("seg0", wav, 0.0),
         hand_row("seg1", wav, 1.0),
         hand_row("gone", tmp_path / "gone.wav"),
     )
@@ -102,15 +107,75 @@ def test_check_audio_missing_and_segment_past_end(tmp_path: Path) -> None:
     }
 
 
+def test_truncated_silent_and_too_short_audio_are_rejected(tmp_path: Path) -> None:
+    write_wav(tmp_path / "full.wav", frames=34560)
+    data = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "truncated.wav").write_bytes(data[: 44 + 34539])  # the header says 69120 bytes
+    write_wav(tmp_path / "zeros.wav", samples=np.zeros(16000))
+    left = (9000 * np.sin(np.linspace(0, 900, 16000))).astype(np.int16)
+    write_wav(tmp_path / "cancels.wav", samples=np.stack([left, -left], axis=1))  # mono: 0
+    write_wav(tmp_path / "five.wav", frames=5)
+    write_wav(tmp_path / "ok.wav", frames=400)  # 25 ms, the shortest kept
+    loaded = hand_loaded(
+        *(hand_row(name, tmp_path / f"{name}.wav") for name in ("full", "truncated", "zeros"))
+    )
+    loaded.rows += [hand_row(n, tmp_path / f"{n}.wav") for n in ("cancels", "five", "ok")]
+    check_audio(loaded)
+    assert [r["utt_id"] for r in loaded.rows] == ["full", "ok"]
+    declared = "its header declares 69120 bytes of audio data, the file holds 34539"
+    assert {r["utt_id"]: r["reason"] for r in loaded.rejects} == {
+        "truncated": f"truncated audio {tmp_path / 'truncated.wav'}: {declared}",
+        "zeros": f"silent audio {tmp_path / 'zeros.wav'}",
+        "cancels": f"silent audio {tmp_path / 'cancels.wav'}",
+        "five": f"shorter than 25 ms (0.3 ms): {tmp_path / 'five.wav'}",
+    }
+
+
+def test_segments_are_checked_on_their_own_samples(tmp_path: Path) -> None:
+    """A 2 s file, sound in its first second only."""
+    wav = tmp_path / "video.wav"
+    sound = 0.01 * np.random.default_rng(0).standard_normal(16000)
+    write_wav(wav, samples=np.concatenate([sound, np.zeros(16000)]))
+    segments = {
+        "speech": (0.5, 1.5),
+        "quiet": (1.2, 1.9),
+        "tail": (1.5, 2.2),  # ends 0.2 s after the file: within tolerance, cut at its end
+        "beyond": (1.0, 2.5),  # ends 0.5 s after the file
+        "blip": (0.5, 0.51),
+    }
+    loaded = hand_loaded(*(hand_row(u, wav, start) for u, (start, _) in segments.items()))
+    for row in loaded.rows:
+        row["end_s"] = segments[row["utt_id"]][1]
+    check_audio(loaded)
+    assert [r["utt_id"] for r in loaded.rows] == ["speech"]
+    assert {r["utt_id"]: r["reason"] for r in loaded.rejects} == {
+        "quiet": f"silent audio {wav}",
+        "tail": f"silent audio {wav}",
+        "beyond": f"audio ends 0.500 s before the segment's end (2.5 s) in {wav}",
+        "blip": f"shorter than 25 ms (10.0 ms): {wav}",
+    }
+
+
 def test_accounting_names_lost_and_doubled_ids(tmp_path: Path) -> None:
     loaded = hand_loaded(hand_row("a", tmp_path / "a.wav"), hand_row("b", tmp_path / "b.wav"))
     loaded.duplicate("a", "hap", "labels.txt:9")  # a duplicate reject counts as placed
+    loaded.entries += 1
     to_tables(loaded, "X")
     loaded.rows.pop()
     with pytest.raises(ValueError, match=r"missing b, doubled or never read none"):
         to_tables(loaded, "X")
     loaded.reject("a", "also rejected", "hap", "labels.txt:1")
     with pytest.raises(ValueError, match=r"missing b, doubled or never read a"):
+        to_tables(loaded, "X")
+
+
+def test_accounting_counts_the_entries_the_files_define(tmp_path: Path) -> None:
+    """An entry lost before it had an id (a skipped line) fails the count, though every id
+    the loader saw is placed."""
+    loaded = hand_loaded(hand_row("a", tmp_path / "a.wav"))
+    loaded.malformed("evaluator line outside a block", "labels.txt:5")
+    loaded.entries += 2  # that line, and a summary line read but never placed
+    with pytest.raises(ValueError, match=r"^X: kept 1 \+ rejected 1 != 3 entries in the label"):
         to_tables(loaded, "X")
 
 

@@ -913,8 +913,9 @@ def make_cmumosei(root: Path) -> None:
             group.create_dataset("features", data=np.array([ft for _, ft in items]))
     for video, text in MOSEI_TRANSCRIPTS.items():
         write_text(root / MOSEI_TRANS_DIR / f"{video}.txt", text)
-    for video in (VID_A, VID_N, VID_NOTRANS):
-        write_wav(root / MOSEI_AUDIO_DIR / f"{video}.wav", seconds=0.2)
+    for video in (VID_A, VID_N, VID_NOTRANS):  # each as long as its last labelled segment
+        seconds = max(end for (_, end), _ in MOSEI_LABELS[video])
+        write_wav(root / MOSEI_AUDIO_DIR / f"{video}.wav", seconds=seconds)
 
 
 def test_cmumosei_rows_and_rejects(tmp_path: Path) -> None:
@@ -1379,3 +1380,71 @@ def test_index_corpus_missing_root(tmp_path: Path) -> None:
         index_corpus("IEMO", tmp_path / "nowhere")
     with pytest.raises(ValueError, match="unknown corpus"):
         index_corpus("NOPE", tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Byte-order marks: a UTF-8 BOM (as Windows editors write) changes nothing
+
+
+def _with_bom(path: Path) -> None:
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("name", "text_file"),
+    [
+        ("IEMO", IEMO_S1_SRC),
+        ("IEMO", "Session1/dialog/transcriptions/Ses01F_impro01.txt"),
+        ("MSPI", "Evalution.txt"),
+        ("MSPP", "Labels/labels_consensus.csv"),
+        ("MSPP", "Transcripts/MSP-PODCAST_0001_0008.txt"),
+        ("CMUMOSEI", f"{MOSEI_TRANS_DIR}/{VID_A}.txt"),
+    ],
+)
+def test_a_byte_order_mark_changes_nothing(tmp_path: Path, name: str, text_file: str) -> None:
+    make, _ = MAKERS[name]
+    for copy in ("plain", "bom"):
+        (tmp_path / copy).mkdir()
+        make(tmp_path / copy)
+    _with_bom(tmp_path / "bom" / text_file)
+    plain, with_bom = (index_corpus(name, tmp_path / c) for c in ("plain", "bom"))
+    for a, b in zip(plain, with_bom, strict=True):
+        b_rows = [str(r).replace(str(tmp_path / "bom"), "ROOT") for r in b.to_pylist()]
+        assert b_rows == [str(r).replace(str(tmp_path / "plain"), "ROOT") for r in a.to_pylist()]
+
+
+def test_iemo_bom_before_the_first_summary_line_keeps_its_utterance(tmp_path: Path) -> None:
+    make_iemo(tmp_path)
+    path = tmp_path / IEMO_S1_SRC
+    path.write_text("\ufeff" + IEMO_S1_EVAL.removeprefix(IEMO_HEADER), encoding="utf-8")
+    index, rejects = index_corpus("IEMO", tmp_path)
+    (first,) = [r for r in index.to_pylist() if r["utt_id"] == "Ses01F_impro01_F000"]
+    assert (first["label"], first["n_raters"], first["transcript"]) == ("neutral", 1, "Excuse me.")
+    assert not [r for r in rejects.to_pylist() if r["reason"].startswith("malformed")]
+
+
+def test_transcripts_file_with_a_byte_order_mark(tmp_path: Path) -> None:
+    make_mspi(tmp_path / "mspi")
+    tsv = tmp_path / "asr.tsv"
+    tsv.write_text("\ufeffutt_id\ttranscript\nMSP-IMPROV-S01A-F01-S-FM01\thello\n", "utf-8")
+    index, _ = index_corpus("MSPI", tmp_path / "mspi", transcripts=tsv)
+    texts = dict(zip(index["utt_id"].to_pylist(), index["transcript"].to_pylist(), strict=True))
+    assert texts["MSP-IMPROV-S01A-F01-S-FM01"] == "hello"
+
+
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_every_loader_gets_the_audio_checks(tmp_path: Path, name: str) -> None:
+    """Silence is rejected for every corpus, through index_corpus's shared check."""
+    make, total = MAKERS[name]
+    make(tmp_path)
+    index, _ = index_corpus(name, tmp_path)
+    first = index.to_pylist()[0]
+    sf.write(first["audio_path"], np.zeros(sf.info(first["audio_path"]).frames), 16000)
+    index, rejects = index_corpus(name, tmp_path)
+    reasons = {r["utt_id"]: r["reason"] for r in rejects.to_pylist()}
+    if first["start_s"] is None:  # a whole file: only its utterance
+        assert reasons[first["utt_id"]] == f"silent audio {first['audio_path']}"
+    else:  # a CMU-MOSEI video: every segment in it
+        assert f"silent audio {first['audio_path']}" in reasons.values()
+    assert index.num_rows + rejects.num_rows == total
+    assert first["utt_id"] not in index.column("utt_id").to_pylist()

@@ -130,7 +130,7 @@ def offline_runs(directory: Path) -> dict[str, OfflineRun]:
 
 def test_seed_run(tmp_path):
     metrics = seed_metrics(42, 0.6)
-    log_seed_run(EXPERIMENT, metrics, HISTORY, "offline", tmp_path)
+    assert log_seed_run(EXPERIMENT, metrics, HISTORY, "offline", tmp_path)["logged"]
     (run,) = offline_runs(tmp_path).values()
     assert run.run.display_name == "IEMO+MSPI_CrossAttn_seed42"
     assert (run.run.project, run.run.run_group, run.run.job_type) == (
@@ -209,8 +209,17 @@ def test_nothing_is_written_outside_the_directory(tmp_path, monkeypatch):
 
 def test_disabled_writes_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(wandb, "init", lambda **kwargs: pytest.fail("a disabled run started"))
-    log_seed_run(EXPERIMENT, seed_metrics(42, 0.6), HISTORY, "disabled", tmp_path / "wandb")
-    log_averaged_run(EXPERIMENT, [], "disabled", tmp_path / "wandb")
+    record = log_seed_run(EXPERIMENT, seed_metrics(42, 0.6), HISTORY, "disabled", tmp_path / "w")
+    assert record == {
+        "mode": "disabled",
+        "project": "MultiDataset_Training",
+        "group": "IEMO+MSPI_CrossAttn",
+        "name": "IEMO+MSPI_CrossAttn_seed42",
+        "logged": False,
+    }
+    assert log_averaged_run(EXPERIMENT, [], "disabled", tmp_path / "w")["name"] == (
+        f"AVERAGED_{TRAIN}"
+    )
     assert not list(tmp_path.iterdir())
     assert capsys.readouterr().err == ""
 
@@ -220,7 +229,9 @@ def test_a_failure_is_reported_not_raised(tmp_path, monkeypatch, capsys):
         raise RuntimeError("no route to host\nretrying")
 
     monkeypatch.setattr(wandb, "init", broken)
-    log_seed_run(EXPERIMENT, seed_metrics(42, 0.6), HISTORY, "online", tmp_path)
+    assert not log_seed_run(EXPERIMENT, seed_metrics(42, 0.6), HISTORY, "online", tmp_path)[
+        "logged"
+    ]
     err = capsys.readouterr().err
     assert err == (
         "W&B logging failed: RuntimeError: no route to host retrying; "

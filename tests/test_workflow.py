@@ -178,6 +178,7 @@ DOWNSTREAM_OF_ONE_EXPERIMENT = {
     "plot_experiment": 1,
     "plot_summary": 1,
     "compare_experiments": 1,
+    "log_averaged_run": 1,
     "all": 1,
 }
 
@@ -189,7 +190,8 @@ def test_cache_a_hyperparameter_reruns_only_that_experiments_training(tiny_run):
     def change(config):
         config["experiments"][0]["learning_rate"] = 0.002
 
-    assert planned_jobs(workdir, change) == {"train": 2} | DOWNSTREAM_OF_ONE_EXPERIMENT
+    jobs = planned_jobs(workdir, change)
+    assert jobs == {"train": 2, "log_seed_run": 2} | DOWNSTREAM_OF_ONE_EXPERIMENT
 
 
 def test_cache_a_new_seed_trains_only_that_seed(tiny_run):
@@ -199,7 +201,32 @@ def test_cache_a_new_seed_trains_only_that_seed(tiny_run):
     def change(config):
         config["experiments"][0]["seeds"] = [1, 2, 3]
 
-    assert planned_jobs(workdir, change) == {"train": 1} | DOWNSTREAM_OF_ONE_EXPERIMENT
+    jobs = planned_jobs(workdir, change)
+    assert jobs == {"train": 1, "log_seed_run": 1} | DOWNSTREAM_OF_ONE_EXPERIMENT
+
+
+def test_cache_weights_and_biases_settings_rerun_only_the_logging(tiny_run):
+    workdir, first = tiny_run
+    assert first.returncode == 0
+
+    def project(config):
+        config["experiments"][0]["wandb_project"] = "elsewhere"
+
+    logging = {"log_seed_run": 2, "log_averaged_run": 1, "all": 1}
+    assert planned_jobs(workdir, project) == logging
+
+    def mode(config):
+        config["wandb_mode"] = "disabled"
+
+    assert planned_jobs(workdir, mode) == {"log_seed_run": 4, "log_averaged_run": 2, "all": 1}
+    record = json.loads((workdir / "results/runs/IEMO_only/seed-1/metrics.wandb.json").read_text())
+    assert record == {
+        "mode": "offline",
+        "project": "xcorpus",
+        "group": "IEMO_only",
+        "name": "IEMO_only_seed1",
+        "logged": True,
+    }
 
 
 def test_cache_a_new_experiment_extracts_no_features(tiny_run):
@@ -218,6 +245,8 @@ def test_cache_a_new_experiment_extracts_no_features(tiny_run):
 def test_cache_a_new_corpus_root_reindexes_only_that_corpus(tiny_run):
     workdir, first = tiny_run
     assert first.returncode == 0
+
+    (workdir / "elsewhere" / "MSPP").mkdir(parents=True, exist_ok=True)
 
     def change(config):
         config["corpora"]["MSPP"]["root"] = "elsewhere/MSPP"
@@ -271,6 +300,23 @@ def test_config_errors_stop_before_any_job(tmp_path):
     run = snakemake(tmp_path, "-n")
     assert run.returncode != 0
     assert "'x' is not one of ['audio', 'text', 'both']" in run.stdout + run.stderr
+    refusals = {
+        "experiment bad: learning_rate: -0.1 must be > 0": {"learning_rate": -0.1},
+        "experiment bad: learning_rate: 0 must be > 0": {"learning_rate": 0},
+        "experiment bad: seeds: 0: -1 is less than the minimum of 0": {"seeds": [-1]},
+    }
+    for message, change in refusals.items():
+        write_config(tmp_path, utterances=48, experiments=[experiment("bad", "IEMO", **change)])
+        run = snakemake(tmp_path, "-n")
+        assert run.returncode != 0
+        assert run.stderr.splitlines()[0] == f"Configuration error: {message}"
+    write_config(tmp_path, utterances=48, experiments=[experiment("ok", "IEMO")])
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["corpora"]["MSPP"] = {"root": "/no/such/MSPP"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "Configuration error: corpus MSPP: root /no/such/MSPP is not a directory" in run.stderr
     assert not (tmp_path / "results").exists()
 
 

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy import stats
 
@@ -531,6 +532,12 @@ def write_experiment_table(run: Run, path: Path) -> pa.Table:
     table = experiment_table(*run)
     write_csv(table, path)
     return table
+
+
+def read_experiment_table(path: Path) -> pa.Table:
+    """An experiment table as write_experiment_table wrote it, with its column types."""
+    types = pacsv.ConvertOptions(column_types=EXPERIMENT_SCHEMA)
+    return pacsv.read_csv(path, convert_options=types).cast(EXPERIMENT_SCHEMA)
 
 
 def write_summary(runs: list[Run], csv_path: Path, md_path: Path, tex_path: Path) -> str:

@@ -17,6 +17,10 @@ import soundfile as sf
 from xcorpus.tables import AUDIO_HASH_SCHEMA
 
 SAMPLE_RATE = 16000
+# A segment may end this much after the end of its file (a video's audio track and its
+# transcript timings drift by a few video frames); it is then cut at the file's end. A segment
+# running further past the end is refused: its end is speech the file does not have.
+SEGMENT_END_TOLERANCE_S = 0.25
 
 
 class AudioError(Exception):
@@ -61,6 +65,8 @@ def _frame_range(
             raise AudioError(f"{path}: segment {name} {value} s is not a time in the file")
     first = 0 if start_s is None else round(start_s * rate)
     last = n_frames if end_s is None else round(end_s * rate)
+    if last > n_frames and last - n_frames <= SEGMENT_END_TOLERANCE_S * rate:
+        last = n_frames
     if max(first, last) > n_frames:
         raise AudioError(
             f"{path}: segment [{start_s}, {end_s}] s is past the end of the file "

@@ -6,7 +6,10 @@ seed (LOSO with several training corpora, difficulty curriculum on corpora witho
 modalities a corpus cannot provide.
 """
 
+import math
 from pathlib import Path
+
+from jsonschema import ValidationError
 
 from xcorpus.corpora import CORPORA
 from xcorpus.features import BACKENDS, NEEDS_MODEL, check_options
@@ -19,7 +22,10 @@ BUILTIN_FEATURE_SETS = {
 # Keys of a feature set that are not options of its backend's load().
 FEATURE_SET_KEYS = frozenset({"backend", "shards", "granularity", "sequence_rate", "max_frames"})
 
-FLOAT_KEYS = ("learning_rate", "weight_decay")
+# Keys the schema lets through as text too (YAML 1.1 reads 1e-5 as a string), so their range is
+# checked here: key -> (bound, whether the bound itself is allowed). A learning rate of 0 trains
+# nothing, a negative one climbs the loss.
+FLOAT_KEYS = {"learning_rate": (0.0, False), "weight_decay": (0.0, True)}
 
 
 class ConfigError(ValueError):
@@ -36,6 +42,7 @@ def expand_experiments(config: dict) -> list[dict]:
 
     `config` must already have passed the schema (defaults filled).
     """
+    check_corpus_roots(config["corpora"])
     for name, feature_set in config["features"].items():
         check_feature_set(name, feature_set)
     experiments = [_expand(exp, config) for exp in config["experiments"]]
@@ -71,8 +78,8 @@ def _expand(raw: dict, config: dict) -> dict:
     train = exp["train_dataset"]
     train = [train] if isinstance(train, str) else list(train)
     exp["train_dataset"] = train
-    for key in FLOAT_KEYS:
-        exp[key] = float(exp[key])
+    for key, bound in FLOAT_KEYS.items():
+        exp[key] = _number(name, key, exp[key], *bound)
     configured = list(config["corpora"])
     for corpus in train:
         if corpus not in configured:
@@ -95,6 +102,37 @@ def _expand(raw: dict, config: dict) -> dict:
         )
     _check_features(exp, config)
     return exp
+
+
+def _number(experiment: str, key: str, value: float | str, bound: float, inclusive: bool) -> float:
+    """`value` as a float, refused unless it is finite and above `bound` (or equal, if
+    `inclusive`)."""
+    number = float(value)
+    if not math.isfinite(number) or number < bound or (number == bound and not inclusive):
+        relation = ">=" if inclusive else ">"
+        raise ConfigError(f"experiment {experiment}: {key}: {value} must be {relation} {bound:g}")
+    return number
+
+
+def check_corpus_roots(corpora: dict) -> None:
+    """Every corpus read from disk has its root directory (demo corpora are generated)."""
+    for name, corpus in corpora.items():
+        if not corpus.get("demo") and not Path(corpus["root"]).expanduser().is_dir():
+            raise ConfigError(f"corpus {name}: root {corpus['root']} is not a directory")
+
+
+def schema_error(config: dict, error: ValidationError) -> str:
+    """One line for a schema violation: the experiment (by name) or key path, then the problem.
+
+    Snakemake's own message prints the whole schema and instance after it.
+    """
+    path = list(error.absolute_path)
+    where = ".".join(map(str, path))
+    if len(path) >= 2 and path[0] == "experiments" and isinstance(path[1], int):
+        experiment = config["experiments"][path[1]]
+        name = experiment.get("name", f"#{path[1] + 1}") if isinstance(experiment, dict) else None
+        where = f"experiment {name}" + "".join(f": {key}" for key in path[2:])
+    return f"{where}: {error.message}" if where else error.message
 
 
 def _check_loso(exp: dict, train: list[str]) -> None:
@@ -147,12 +185,23 @@ def _check_curriculum_ends(exp: dict) -> None:
         )
 
 
+CURRICULUM_KEYS = (
+    "use_curriculum_learning",
+    "curriculum_type",
+    "curriculum_pacing",
+    "curriculum_start",
+    "curriculum_epochs",
+    "difficulty_method",
+)
+
+
 def mark_schema_defaults(experiments: list[dict], given: list[set[str]]) -> None:
-    """Record in each experiment (`schema_defaults`) the keys the schema filled in, i.e. those
-    absent from the experiment as written (`given`), so the training log can say which settings
-    the researcher never chose."""
+    """Record in each experiment (`curriculum_defaults`) the curriculum keys the schema filled
+    in, i.e. those absent from the experiment as written (`given`), so the training log can say
+    which curriculum settings the researcher never chose. Other keys are left out: recording
+    them would rerun training when, say, a W&B key is first written out."""
     for exp, keys in zip(experiments, given, strict=True):
-        exp["schema_defaults"] = sorted(set(exp) - keys)
+        exp["curriculum_defaults"] = [k for k in CURRICULUM_KEYS if k not in keys]
 
 
 def _check_features(exp: dict, config: dict) -> None:

@@ -4,8 +4,10 @@ Every stage reads and writes through these schemas so that a column that changes
 missing fails at the writer, not three stages later.
 """
 
+import errno
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,7 +99,9 @@ AUDIO_HASH_SCHEMA = pa.schema(
 def atomic(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path` in one rename.
 
-    An interrupted job therefore leaves either the old file or none, never half a file.
+    An interrupted job therefore leaves either the old file or none, never half a file. A full
+    disk is reported as `OSError: no space left on device while writing PATH` (errno ENOSPC)
+    rather than as the writer's own message (see _out_of_space).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,8 +109,30 @@ def atomic(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as error:
+        if not _out_of_space(error, tmp):
+            raise
+        full = OSError(f"no space left on device while writing {path}")
+        full.errno = errno.ENOSPC
+        raise full from error
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# Below this many free bytes, a write that failed without an errno is taken for a full disk.
+FULL_DISK_BYTES = 1 << 20
+
+
+def _out_of_space(error: Exception, tmp: Path) -> bool:
+    """Whether a failed write of `tmp` ran out of space: errno ENOSPC, or a RuntimeError (torch's
+    stream writer drops the errno: `[enforce fail at inline_container.cc:...]`, `basic_ios::clear:
+    iostream error`) while the file system holding `tmp` has under FULL_DISK_BYTES left."""
+    if isinstance(error, OSError):
+        return error.errno == errno.ENOSPC
+    try:
+        return shutil.disk_usage(tmp.parent).free < FULL_DISK_BYTES
+    except OSError:
+        return False
 
 
 def write_parquet(table: pa.Table, path: str | Path, schema: pa.Schema | None = None) -> None:

@@ -24,6 +24,9 @@ deleted (only within `directory`), so reruns replace rather than pile up.
 
 Modes: "offline" (run files under `directory/wandb/`), "online" (short timeouts, so no network
 fails fast), "disabled" (no run, nothing written).
+
+Each call returns what it logged (mode, project, group, name, whether it succeeded), which the
+workflow keeps as the logging job's output: W&B settings then rerun that job, never training.
 """
 
 import hashlib
@@ -50,7 +53,7 @@ _SIDE_DIRS = {"WANDB_CACHE_DIR": ".cache", "WANDB_DATA_DIR": ".data"}  # under `
 
 def log_seed_run(
     experiment: dict, metrics: dict, history: list[dict], mode: str, directory: Path
-) -> None:
+) -> dict:
     """One seed's run: its config, training history, final metrics and confusion matrices."""
     config = experiment | {"seed": metrics["seed"]}
     if "fold" in metrics:
@@ -67,10 +70,10 @@ def log_seed_run(
 
     name = _seed_run_name(experiment, metrics)
     content = {"config": config, "metrics": metrics, "history": history}
-    _log_run(mode, directory, _init(experiment, name, "train", config), content, write)
+    return _log_run(mode, directory, _init(experiment, name, "train", config), content, write)
 
 
-def log_averaged_run(experiment: dict, table_rows: list[dict], mode: str, directory: Path) -> None:
+def log_averaged_run(experiment: dict, table_rows: list[dict], mode: str, directory: Path) -> dict:
     """The experiment's mean and std over seeds per split, plus its whole per-seed table."""
     train = train_name(experiment["train_dataset"])
 
@@ -82,7 +85,7 @@ def log_averaged_run(experiment: dict, table_rows: list[dict], mode: str, direct
 
     init = _init(experiment, f"AVERAGED_{train}", "aggregate", experiment)
     content = {"config": experiment, "rows": table_rows}
-    _log_run(mode, directory, init, content, write)
+    return _log_run(mode, directory, init, content, write)
 
 
 def _init(experiment: dict, name: str, job_type: str, config: dict) -> dict:
@@ -152,13 +155,15 @@ def _confusion_table(split_metrics: dict) -> wandb.Table:
 
 def _log_run(
     mode: str, directory: Path, init: dict, content: dict, write: Callable[[wandb.Run], None]
-) -> None:
+) -> dict:
     """Start the run, let `write` fill it, finish it; report any failure instead of raising.
-    The run id hashes project, group and name, then `content` (see the module docstring)."""
+    The run id hashes project, group and name, then `content` (see the module docstring).
+    Returns the run's mode, project, group and name, and whether it was logged."""
     if mode not in MODES:
         raise ValueError(f"W&B mode must be one of {', '.join(MODES)}, got {mode!r}")
+    record = {"mode": mode, **{k: init[k] for k in ("project", "group", "name")}, "logged": False}
     if mode == "disabled":
-        return
+        return record
     directory = Path(directory).resolve()
     stable = _digest([init["project"], init["group"], init["name"]])
     try:
@@ -180,6 +185,8 @@ def _log_run(
     except Exception as error:
         message = f"{type(error).__name__}: {error}".replace("\n", " ")
         print(f"W&B logging failed: {message}; local results are unaffected", file=sys.stderr)
+        return record
+    return record | {"logged": True}
 
 
 def _digest(value: object) -> str:

@@ -25,7 +25,7 @@ rule aggregate_all:
     conda:
         "../envs/xcorpus.yaml"
     params:
-        experiments=EXPERIMENTS,
+        experiments={name: without_wandb(exp) for name, exp in EXPERIMENTS.items()},
     script:
         "../scripts/aggregate_all.py"
 

@@ -4,6 +4,8 @@ import re
 import shlex
 import sys
 
+from jsonschema import ValidationError
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from xcorpus.config import (
@@ -13,6 +15,7 @@ from xcorpus.config import (
     feature_options,
     mark_schema_defaults,
     modalities,
+    schema_error,
     uses_difficulty,
     with_builtin_feature_sets,
 )
@@ -21,7 +24,12 @@ from xcorpus.difficulty import METHODS
 from xcorpus.leakage import report_corpora
 
 GIVEN_KEYS = [set(exp) for exp in config.get("experiments", [])]
-validate(config, "../schemas/config.schema.yaml")
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as error:
+    if not isinstance(error.__context__, ValidationError):
+        raise
+    sys.exit(f"Configuration error: {schema_error(config, error.__context__)}")
 mark_schema_defaults(config["experiments"], GIVEN_KEYS)
 config["features"] = with_builtin_feature_sets(config["features"])
 try:
@@ -178,14 +186,29 @@ def difficulty_params(wildcards):
     return config["expected_vad"] if wildcards.method == "euclidean" else None
 
 
-def experiment_params(wildcards):
+def wandb_params(wildcards):
+    """The whole experiment, as its W&B runs record it."""
     return EXPERIMENTS[wildcards.experiment]
 
 
+def without_wandb(exp):
+    """`exp` without its W&B keys (wandb_*), for every job but the logging ones
+    (workflow/rules/tracking.smk): W&B settings then rerun only those."""
+    return {k: v for k, v in exp.items() if not k.startswith("wandb_")}
+
+
+def experiment_params(wildcards):
+    return without_wandb(EXPERIMENTS[wildcards.experiment])
+
+
+def seed_params(wildcards):
+    """The experiment without its seed list, so adding a seed reruns only that seed's jobs."""
+    return {k: v for k, v in wandb_params(wildcards).items() if k != "seeds"}
+
+
 def training_params(wildcards):
-    """The experiment as one training job sees it: without the seed list, so adding a seed
-    trains only that seed."""
-    return {k: v for k, v in EXPERIMENTS[wildcards.experiment].items() if k != "seeds"}
+    """The experiment as one training job sees it: without the seed list and the W&B keys."""
+    return {k: v for k, v in experiment_params(wildcards).items() if k != "seeds"}
 
 
 def experiments_pattern(*modes):
@@ -259,9 +282,38 @@ def comparison_predictions(wildcards):
     return [path for seeds in runs for path in seeds.values()]
 
 
+def wandb_records(experiment):
+    """The W&B logging jobs' records of an experiment: one per trained model (seed or LOSO
+    fold) and LOSO mean (with `aggregate_available`, of those that exist), and one for its
+    AVERAGED run."""
+    exp = EXPERIMENTS[experiment]
+    results = []
+    for seed in exp["seeds"]:
+        if exp["evaluation_mode"] != "loso":
+            results.append(f"results/runs/{experiment}/seed-{seed}/metrics.json")
+        if exp["evaluation_mode"] != "cross_corpus":
+            results += [f"{d}/metrics.json" for d in fold_dirs(experiment, seed)]
+            results.append(f"results/runs/{experiment}/seed-{seed}/loso.json")
+    results = available(results) + [f"results/tables/{experiment}.json"]
+    return [result.removesuffix(".json") + ".wandb.json" for result in results]
+
+
+def logged_run(wildcards):
+    """What a seed's W&B run shows: its results file and, for a trained model, its history."""
+    result = (
+        f"results/runs/{wildcards.experiment}/seed-{wildcards.seed}/{wildcards.result}"
+    )
+    if wildcards.result == "loso":
+        return {"results": f"{result}.json", "history": []}
+    return {
+        "results": f"{result}.json",
+        "history": f"{os.path.dirname(result)}/history.csv",
+    }
+
+
 def final_outputs():
-    """The default target: tables, leakage reports, figures, and comparisons when the config
-    asks for any."""
+    """The default target: tables, leakage reports, figures, W&B records, and comparisons when
+    the config asks for any."""
     outputs = [
         "results/cross_corpus_uar.csv",
         "results/cross_corpus_uar.md",
@@ -274,6 +326,7 @@ def final_outputs():
     outputs += expand(
         "results/plots/{experiment}/{plot}.png", experiment=EXPERIMENTS, plot=plots
     )
+    outputs += [path for name in EXPERIMENTS for path in wandb_records(name)]
     if config["comparisons"]:
         outputs += ["results/comparisons.csv", "results/comparisons.md"]
     return outputs

@@ -54,7 +54,5 @@ rule loso_mean:
         experiment=experiments_pattern("loso", "both"),
     conda:
         "../envs/xcorpus.yaml"
-    params:
-        experiment=training_params,
     script:
         "../scripts/loso_mean.py"

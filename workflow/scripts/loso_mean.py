@@ -2,7 +2,6 @@ from pathlib import Path
 
 from xcorpus.aggregate import loso_mean
 from xcorpus.runlog import logged
-from xcorpus.tracking import log_seed_run
 
 with logged(snakemake.log[0]):
     summary = loso_mean(
@@ -12,6 +11,3 @@ with logged(snakemake.log[0]):
     )
     ((corpus, result),) = summary["in_corpus"].items()
     print(f"{summary['experiment']} seed {summary['seed']}: LOSO {corpus} UAR {result['uar']:.4f}")
-    log_seed_run(
-        snakemake.params.experiment, summary, [], snakemake.config["wandb_mode"], Path("results")
-    )

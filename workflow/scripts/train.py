@@ -1,9 +1,6 @@
 from pathlib import Path
 
-import pandas as pd
-
 from xcorpus.runlog import logged
-from xcorpus.tracking import log_seed_run
 from xcorpus.train import Inputs, train_fold, train_seed
 
 with logged(snakemake.log[0]):
@@ -23,14 +20,6 @@ with logged(snakemake.log[0]):
     }
     if hasattr(snakemake.wildcards, "fold"):
         fold, share = int(snakemake.wildcards.fold), snakemake.params.validation_speakers
-        metrics = train_fold(fold=fold, share=share, **common)
+        train_fold(fold=fold, share=share, **common)
     else:
-        metrics = train_seed(**common)
-    history = pd.read_csv(snakemake.output.history).to_dict("records")
-    log_seed_run(
-        snakemake.params.experiment,
-        metrics,
-        history,
-        snakemake.config["wandb_mode"],
-        Path("results"),
-    )
+        train_seed(**common)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from xcorpus.corpora import cmumosei, iemocap, mspimprov, msppodcast, samsemo
-from xcorpus.corpora.base import CorpusSpec, to_tables
+from xcorpus.corpora.base import TEXT_ENCODING, CorpusSpec, to_tables
 from xcorpus.corpora.probe import check_audio
 from xcorpus.corpora.splits import group_by_speaker
 from xcorpus.tables import with_index_metadata
@@ -32,7 +32,7 @@ def index_corpus(
 
     `transcripts` is an optional TSV (header `utt_id<TAB>transcript`) whose texts replace the
     corpus's own, e.g. ASR output for MSP-IMPROV; utterances it does not list get no transcript.
-    Audio headers are checked here, once for every loader (see probe.check_audio). The index
+    Audio is checked here, once for every loader (see probe.check_audio). The index
     carries its summary (xcorpus.tables.index_metadata) in its schema metadata. A corpus with
     no usable utterance is a ValueError: it almost always means a wrong root or layout.
     """
@@ -79,7 +79,7 @@ def summary(name: str, root: Path, variant: str, index: pa.Table, rejects: pa.Ta
 def read_transcripts(path: Path) -> dict[str, str]:
     """utt_id -> text from a two-column TSV with header; a repeated id is an error."""
     texts: dict[str, str] = {}
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding=TEXT_ENCODING, newline="") as f:
         reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader, None)
         if header != ["utt_id", "transcript"]:

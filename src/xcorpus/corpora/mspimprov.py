@@ -44,7 +44,7 @@ import os
 import re
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, rater_stats
+from xcorpus.corpora.base import TEXT_ENCODING, CorpusSpec, Loaded, Malformed, rater_stats
 
 LABEL_FILES = ("Evalution.txt", "Evaluation.txt")
 LABELS: dict[str, str] = {"N": "neutral", "H": "happy", "S": "sad", "A": "angry"}
@@ -113,7 +113,7 @@ def _blocks(path: Path, loaded: Loaded) -> list[_Block]:
     found: list[_Block] = []
     block: _Block | None = None
     skipping = False  # inside the block of a rejected first line
-    with path.open(encoding="utf-8-sig", errors="replace") as f:
+    with path.open(encoding=TEXT_ENCODING, errors="replace") as f:
         for lineno, raw in enumerate(f, start=1):
             line = raw.strip()
             source = f"{path.name}:{lineno}"
@@ -125,6 +125,7 @@ def _blocks(path: Path, loaded: Loaded) -> list[_Block]:
                 except Malformed:
                     block.malformed = block.malformed or source
             elif not skipping or line.startswith("UTD-IMPROV-"):
+                loaded.entries += 1
                 match = SUMMARY_RE.match(line)
                 if match is None or ID_RE.match(match.group("id")) is None:
                     what = "summary line" if line.startswith("UTD-") else "line, expected a summary"

@@ -57,7 +57,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, delimited_records, rater_stats
+from xcorpus.corpora.base import (
+    TEXT_ENCODING,
+    CorpusSpec,
+    Loaded,
+    Malformed,
+    delimited_records,
+    rater_stats,
+)
 
 LABEL_DIRS = ("Labels", "labels", "label")
 LABEL_STEMS = ("labels_consensus", "labels_concensus")
@@ -118,7 +125,7 @@ def _csv_records(
     path: Path, shown: str, columns: tuple[str, ...], loaded: Loaded
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """(source, record) per data row; a missing column is a ValueError, a ragged row rejected."""
-    rows = delimited_records(path, shown, "MSPP", columns, "utf-8-sig", ",", loaded, _utt_id)
+    rows = delimited_records(path, shown, "MSPP", columns, TEXT_ENCODING, ",", loaded, _utt_id)
     for lineno, record in rows:
         yield f"{shown}:{lineno}", record
 
@@ -129,7 +136,7 @@ def _utt_id(record: dict[str, str]) -> str | None:
 
 
 def _json_object(path: Path, shown: str) -> dict:
-    with path.open(encoding="utf-8-sig") as f:
+    with path.open(encoding=TEXT_ENCODING) as f:
         data = json.load(f)
     if not isinstance(data, dict):
         raise ValueError(f"MSPP: {shown} is not an object keyed by FileName")
@@ -203,7 +210,7 @@ def _detailed_json(path: Path, shown: str) -> Iterator[tuple[str, str, str, Judg
 
 def _detailed_csv(path: Path, shown: str) -> Iterator[tuple[str, str, str, Judgement | str]]:
     """(utt_id, source, worker, judgement or why it is malformed) per row, either CSV format."""
-    with path.open(encoding="utf-8-sig") as f:
+    with path.open(encoding=TEXT_ENCODING) as f:
         header = f.readline()
     columns = V11_COLUMNS if "EmoDetail" in header else V16_COLUMNS
     ragged = Loaded()  # ragged rows land here and are reported through their utterance
@@ -247,7 +254,7 @@ def _read_detailed(
 def _transcript(path: Path) -> str | None:
     if not path.is_file():
         return None
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = path.read_text(encoding=TEXT_ENCODING, errors="replace")
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
@@ -283,6 +290,7 @@ def _consensus(path: Path, shown: str, loaded: Loaded) -> list[tuple[str, dict]]
         records = _csv_records(path, shown, COLUMNS, loaded)
     parsed = []
     for source, rec in records:
+        loaded.entries += path.suffix == ".json"  # delimited_records counts the CSV rows
         try:
             parsed.append((source, _parsed(rec)))
         except Malformed as e:

@@ -41,7 +41,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from xcorpus.corpora.base import CorpusSpec, Loaded, Malformed, agreement, delimited_records
+from xcorpus.corpora.base import (
+    TEXT_ENCODING,
+    CorpusSpec,
+    Loaded,
+    Malformed,
+    agreement,
+    delimited_records,
+)
 
 LABEL_FILE = "samsemo.tsv"
 COLUMNS = (
@@ -127,7 +134,7 @@ def _splits(root: Path) -> dict[str, str]:
         if match is None or not path.is_file():
             continue
         split = SPLITS[match.group(1)]
-        for line in path.read_text(encoding="utf-8-sig").splitlines():
+        for line in path.read_text(encoding=TEXT_ENCODING).splitlines():
             utt_id = line.strip()
             if not utt_id:
                 continue

@@ -171,16 +171,6 @@ def _by_difficulty(
     return [rows[np.argsort(sign * difficulty[rows], kind="stable")] for rows in shuffled]
 
 
-CURRICULUM_KEYS = (
-    "use_curriculum_learning",
-    "curriculum_type",
-    "curriculum_pacing",
-    "curriculum_start",
-    "curriculum_epochs",
-    "difficulty_method",
-)
-
-
 def describe(experiment: dict) -> str:
     """The curriculum in effect, for the training log: type, pacing, epochs, and which of its
     keys the experiment left to the schema's defaults."""
@@ -195,7 +185,7 @@ def describe(experiment: dict) -> str:
             f"of each corpus's order at epoch 0 to all of it from epoch "
             f"{experiment['curriculum_epochs']} on (epochs 0-{experiment['num_epochs'] - 1})"
         )
-    defaults = [k for k in CURRICULUM_KEYS if k in experiment.get("schema_defaults", ())]
+    defaults = experiment.get("curriculum_defaults", [])
     return f"curriculum: {what}" + (
         f" [schema defaults: {', '.join(defaults)}]" if defaults else ""
     )
