@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from xcorpus.config import (
     ConfigError,
     expand_experiments,
+    mark_schema_defaults,
     schema_error,
     with_builtin_feature_sets,
 )
