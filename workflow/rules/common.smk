@@ -29,6 +29,7 @@ except ConfigError as error:
 wildcard_constraints:
     corpus="|".join(CORPORA),
     experiment="|".join(map(re.escape, EXPERIMENTS)),
+    features="|".join(map(re.escape, config["features"])),
     seed=r"\d+",
     method="|".join(METHODS),
     shard=r"\d+",
