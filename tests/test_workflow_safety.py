@@ -1,4 +1,4 @@
-"""The workflow against what users do to it: a killed Snakemake."""
+"""The workflow against what users do to it: odd corpus paths, a killed Snakemake."""
 
 import os
 import signal
@@ -7,13 +7,35 @@ import sys
 import time
 
 import psutil
+import pyarrow.parquet as pq
 import pytest
 from conftest import SNAKEFILE
 from test_workflow import experiment, snakemake, write_config
 
+from xcorpus.corpora.demo import DemoSettings, write_demo
+from xcorpus.tables import read_index_metadata
+
 pytestmark = pytest.mark.workflow
 
 TWO_CORPORA = {c: {"root": f"results/demo/{c}", "demo": True} for c in ("IEMO", "MSPI")}
+
+
+def test_corpus_paths_reach_the_shell_quoted(tmp_path):
+    """A root and transcripts path with a space, non-ASCII letters and `$(...)` index as they
+    are, and the command substitution never runs."""
+    root = tmp_path / "dir with space" / "ünï $(touch PWNED)"
+    write_demo("MSPI", root, DemoSettings(utterances=12))
+    corpora = TWO_CORPORA | {
+        "MSPI": {"root": str(root), "transcripts": str(root / "transcripts_asr.tsv")}
+    }
+    workdir = tmp_path / "work"
+    write_config(workdir, utterances=12, experiments=[experiment("mspi", "MSPI")], corpora=corpora)
+    run = snakemake(workdir, "results/corpora/MSPI.parquet")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert not list(tmp_path.rglob("PWNED"))
+    index = pq.read_table(workdir / "results/corpora/MSPI.parquet")
+    assert read_index_metadata(workdir / "results/corpora/MSPI.parquet")["root"] == str(root)
+    assert index.num_rows > 0 and None not in index.column("transcript").to_pylist()
 
 
 def test_a_plain_rerun_after_snakemake_was_killed_finishes(tmp_path):

@@ -49,12 +49,13 @@ def corpus_root(wildcards):
 
 
 def transcripts_option(wildcards):
+    """Shell-quoted, like every flag built here: config strings never reach the shell raw."""
     path = config["corpora"][wildcards.corpus]["transcripts"]
-    return f"--transcripts {path}" if path else ""
+    return shlex.join(["--transcripts", path]) if path else ""
 
 
 def splits_option(wildcards):
-    return f"--splits {config['corpora'][wildcards.corpus]['splits']}"
+    return shlex.join(["--splits", config["corpora"][wildcards.corpus]["splits"]])
 
 
 def feature_backend(wildcards):
