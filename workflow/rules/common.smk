@@ -16,6 +16,7 @@ from xcorpus.config import (
     with_builtin_feature_sets,
 )
 from xcorpus.corpora import CORPORA
+from xcorpus.corpora.sources import fingerprint
 from xcorpus.difficulty import METHODS
 
 validate(config, "../schemas/config.schema.yaml")
@@ -38,14 +39,25 @@ wildcard_constraints:
 
 
 def demo_root(wildcards):
-    """The generated corpus directory for demo corpora; real corpora have no input file."""
+    """The generated corpus directory for demo corpora; real corpora have no input file.
+
+    demo_corpus is a checkpoint so that corpus_sources is taken once the corpus exists.
+    """
     if config["corpora"][wildcards.corpus]["demo"]:
-        return f"results/demo/{wildcards.corpus}"
+        return checkpoints.demo_corpus.get(corpus=wildcards.corpus).output[0]
     return []
 
 
 def corpus_root(wildcards):
     return config["corpora"][wildcards.corpus]["root"]
+
+
+def corpus_sources(wildcards):
+    """The fingerprint of the files the corpus's loader reads (xcorpus.corpora.sources): as a
+    params value it reindexes the corpus when a label, transcript or audio file is edited,
+    added or removed."""
+    corpus = config["corpora"][wildcards.corpus]
+    return fingerprint(wildcards.corpus, corpus["root"], corpus["transcripts"])
 
 
 def transcripts_option(wildcards):

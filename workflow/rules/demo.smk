@@ -1,4 +1,4 @@
-rule demo_corpus:
+checkpoint demo_corpus:
     output:
         directory("results/demo/{corpus}"),
     log:

@@ -10,6 +10,7 @@ rule index_corpus:
         "../envs/xcorpus.yaml"
     params:
         root=corpus_root,
+        sources=corpus_sources,
         transcripts=transcripts_option,
         splits=splits_option,
     shell:
