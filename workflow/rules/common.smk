@@ -54,8 +54,8 @@ def corpus_root(wildcards):
 
 def corpus_sources(wildcards):
     """The fingerprint of the files the corpus's loader reads (xcorpus.corpora.sources): as a
-    params value it reindexes the corpus when a label, transcript or audio file is edited,
-    added or removed."""
+    params value it reindexes the corpus when a label or transcript file is edited, added or
+    removed, or an audio file added, removed or renamed."""
     corpus = config["corpora"][wildcards.corpus]
     return fingerprint(wildcards.corpus, corpus["root"], corpus["transcripts"])
 

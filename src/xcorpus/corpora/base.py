@@ -156,7 +156,8 @@ class Sources:
 
 def listing(folder: Path, suffix: str) -> list[str]:
     """The entries of `folder` whose names end in `suffix` ([] when it does not exist), as
-    strings: the fingerprint of 270k MSP-PODCAST transcripts takes 1.0 s so, 1.7 s by Path.glob."""
+    strings: faster than Path.glob (fingerprint of 270k MSP-PODCAST transcripts: 1.0 s, not 1.7).
+    """
     try:
         with os.scandir(folder) as entries:
             return [entry.path for entry in entries if entry.name.endswith(suffix)]
