@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = Path(__file__).resolve().parents[1] / "workflow" / "Snakefile"
 CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO")
 TRAIN_SETS = [["IEMO"], ["MSPI"], ["MSPP"], ["IEMO", "MSPI"], ["IEMO", "MSPP"], ["MSPI", "MSPP"]]
 
@@ -54,7 +54,7 @@ def write_config(workdir: Path, experiments: int, seeds: int) -> None:
 
 def snakemake(workdir: Path, *args: str) -> tuple[float, str]:
     """Seconds and output of one snakemake call in `workdir`."""
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE)]
     command += ["--directory", str(workdir), "--cores", "1", *args]
     start = time.perf_counter()
     run = subprocess.run(command, capture_output=True, text=True, check=True)

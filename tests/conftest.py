@@ -5,6 +5,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+# Where Snakemake finds it from the repository root, with workflow/profiles/default beside it.
+SNAKEFILE = REPO / "workflow" / "Snakefile"
 
 
 def schema_experiment(**overrides) -> dict:

@@ -70,6 +70,29 @@ def test_schema_rejects_and_names_the_key(default_config, key, value, named):
     assert named in str(error.value)
 
 
+@pytest.mark.parametrize("name", ["IEMO_only\n", "../IEMO_only", "a b", "x$(touch X)"])
+def test_experiment_names_that_are_no_safe_path_are_refused(default_config, name):
+    """A trailing newline too: Python's `$` matches before it, so the pattern must not use `$`
+    alone."""
+    config = copy.deepcopy(default_config)
+    config["experiments"][0]["name"] = name
+    with pytest.raises(WorkflowError) as error:
+        validate(config, str(SCHEMA))
+    assert f"On instance['experiments'][0]['name']:\n    {name!r}" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["../../escape_feat", "x$(touch${IFS}X)", "egemaps\n", ".e"])
+def test_feature_set_names_that_are_no_safe_path_are_refused(default_config, name):
+    """Feature-set names become results/features/{name}/ and reach the shell."""
+    config = copy.deepcopy(default_config)
+    config["features"][name] = {"backend": "egemaps"}
+    with pytest.raises(WorkflowError) as error:
+        validate(config, str(SCHEMA))
+    message = str(error.value)
+    assert "schema['properties']['features']['propertyNames']" in message
+    assert f"On instance['features']:\n    {name!r}" in message
+
+
 def test_schema_rejects_unknown_corpus(default_config):
     config = copy.deepcopy(default_config)
     config["corpora"]["RAVDESS"] = {"root": "x"}

@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, SNAKEFILE
 
 pytestmark = pytest.mark.slurm
 
@@ -215,7 +215,7 @@ def cluster_profile(directory: Path) -> Path:
 def snakemake(workdir: Path, targets: list[str], *args: str) -> list[str]:
     return [
         "timeout", "-s", "KILL", str(SNAKEMAKE_TIMEOUT), sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), *args, *targets,
+        "--snakefile", str(SNAKEFILE), "--directory", str(workdir), *args, *targets,
     ]  # fmt: skip
 
 

@@ -14,7 +14,7 @@ PYTHON_DIRS = ["src", "tests", "workflow/scripts", "benchmarks"]
     "command",
     [
         [sys.executable, "-m", "snakemake", "--lint"],
-        ["snakefmt", "--check", "Snakefile", "workflow"],
+        ["snakefmt", "--check", "workflow"],
         ["ruff", "check", *PYTHON_DIRS],
         ["ruff", "format", "--check", *PYTHON_DIRS],
     ],

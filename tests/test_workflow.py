@@ -10,7 +10,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, SNAKEFILE
 
 pytestmark = pytest.mark.workflow
 
@@ -19,7 +19,7 @@ CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO")
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE),
         "--directory", str(workdir), "--cores", "2", *args,
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=1800)

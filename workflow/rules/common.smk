@@ -20,6 +20,7 @@ from xcorpus.config import (
     with_builtin_feature_sets,
 )
 from xcorpus.corpora import CORPORA
+from xcorpus.corpora.sources import fingerprint
 from xcorpus.difficulty import METHODS
 from xcorpus.leakage import report_corpora
 
@@ -41,6 +42,7 @@ except ConfigError as error:
 wildcard_constraints:
     corpus="|".join(CORPORA),
     experiment="|".join(map(re.escape, EXPERIMENTS)),
+    features="|".join(map(re.escape, config["features"])),
     seed=r"\d+",
     method="|".join(METHODS),
     shard=r"\d+",
@@ -49,9 +51,12 @@ wildcard_constraints:
 
 
 def demo_root(wildcards):
-    """The generated corpus directory for demo corpora; real corpora have no input file."""
+    """The generated corpus directory for demo corpora; real corpora have no input file.
+
+    demo_corpus is a checkpoint so that corpus_sources is taken once the corpus exists.
+    """
     if config["corpora"][wildcards.corpus]["demo"]:
-        return f"results/demo/{wildcards.corpus}"
+        return checkpoints.demo_corpus.get(corpus=wildcards.corpus).output[0]
     return []
 
 
@@ -59,13 +64,22 @@ def corpus_root(wildcards):
     return config["corpora"][wildcards.corpus]["root"]
 
 
+def corpus_sources(wildcards):
+    """The fingerprint of the files the corpus's loader reads (xcorpus.corpora.sources): as a
+    params value it reindexes the corpus when a label or transcript file is edited, added or
+    removed, or an audio file added, removed or renamed."""
+    corpus = config["corpora"][wildcards.corpus]
+    return fingerprint(wildcards.corpus, corpus["root"], corpus["transcripts"])
+
+
 def transcripts_option(wildcards):
+    """Shell-quoted, like every flag built here: config strings never reach the shell raw."""
     path = config["corpora"][wildcards.corpus]["transcripts"]
-    return f"--transcripts {path}" if path else ""
+    return shlex.join(["--transcripts", path]) if path else ""
 
 
 def splits_option(wildcards):
-    return f"--splits {config['corpora'][wildcards.corpus]['splits']}"
+    return shlex.join(["--splits", config["corpora"][wildcards.corpus]["splits"]])
 
 
 def feature_backend(wildcards):

@@ -1,4 +1,4 @@
-rule demo_corpus:
+checkpoint demo_corpus:
     output:
         directory("results/demo/{corpus}"),
     log:
@@ -11,6 +11,6 @@ rule demo_corpus:
         expression=config["demo"]["expression"],
         ambiguity=config["demo"]["ambiguity"],
     shell:
-        "xcorpus demo {wildcards.corpus} {output} --seed {params.seed}"
-        " --utterances {params.utterances} --expression {params.expression}"
-        " --ambiguity {params.ambiguity} > {log} 2>&1"
+        "xcorpus demo {wildcards.corpus:q} {output:q} --seed {params.seed:q}"
+        " --utterances {params.utterances:q} --expression {params.expression:q}"
+        " --ambiguity {params.ambiguity:q} > {log:q} 2>&1"

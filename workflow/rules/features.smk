@@ -12,5 +12,5 @@ rule extract_features:
         backend=feature_backend,
         options=extract_options,
     shell:
-        "xcorpus extract {input} {output} --backend {params.backend} {params.options}"
-        " --shard {wildcards.shard} --shards {wildcards.n_shards} > {log} 2>&1"
+        "xcorpus extract {input:q} {output:q} --backend {params.backend:q} {params.options}"
+        " --shard {wildcards.shard:q} --shards {wildcards.n_shards:q} > {log:q} 2>&1"

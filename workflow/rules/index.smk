@@ -10,8 +10,9 @@ rule index_corpus:
         "../envs/xcorpus.yaml"
     params:
         root=corpus_root,
+        sources=corpus_sources,
         transcripts=transcripts_option,
         splits=splits_option,
     shell:
-        "xcorpus index {wildcards.corpus} {params.root} --out {output.index}"
-        " --rejects {output.rejects} {params.transcripts} {params.splits} > {log} 2>&1"
+        "xcorpus index {wildcards.corpus:q} {params.root:q} --out {output.index:q}"
+        " --rejects {output.rejects:q} {params.transcripts} {params.splits} > {log:q} 2>&1"

@@ -1,6 +1,7 @@
 """What every corpus loader returns, and how its rows become the index and rejects tables."""
 
 import csv
+import os
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -151,11 +152,42 @@ def rater_stats(
 
 
 @dataclass(frozen=True)
+class Sources:
+    """What a loader reads under a root, for deciding when to reindex (xcorpus.corpora.sources).
+
+    `files`: label, split and transcript files, read whole. `dirs`: the folders in which audio
+    files are looked up by name (their mtime changes when an entry is added, removed or renamed).
+    """
+
+    files: list[Path | str]
+    dirs: list[Path | str]
+
+
+def listing(folder: Path, suffix: str) -> list[str]:
+    """The entries of `folder` whose names end in `suffix` ([] when it does not exist), as
+    strings: faster than Path.glob (fingerprint of 270k MSP-PODCAST transcripts: 1.0 s, not 1.7).
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return [entry.path for entry in entries if entry.name.endswith(suffix)]
+    except FileNotFoundError:
+        return []
+
+
+def folders(root: Path) -> list[Path]:
+    """`root` and every folder below it: the `dirs` of a loader that finds audio by a recursive
+    glob."""
+    return [Path(folder) for folder, _, _ in os.walk(root)]
+
+
+@dataclass(frozen=True)
 class CorpusSpec:
     """Static facts about a corpus that the config checks need before any job runs."""
 
     name: str
     load: Callable[[Path], Loaded]
+    # The files and folders `load` reads under a root (a subset of them may not exist).
+    sources: Callable[[Path], Sources]
     # Native V/A/D scale (low, high); None when the corpus has no V/A/D ratings.
     vad_scale: tuple[float, float] | None
     has_transcripts: bool

@@ -47,7 +47,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from xcorpus.corpora.base import TEXT_ENCODING, CorpusSpec, Loaded, Malformed
+from xcorpus.corpora.base import TEXT_ENCODING, CorpusSpec, Loaded, Malformed, Sources, listing
 
 LABEL_FILE = "CMU_MOSEI_Labels.csd"
 TRANSCRIPT_DIR = Path("Raw/Transcript/Segmented/Combined")
@@ -224,4 +224,10 @@ def _load_video(
         )
 
 
-SPEC = CorpusSpec(name="CMUMOSEI", load=load, vad_scale=None, has_transcripts=True)
+def sources(root: Path) -> Sources:
+    """The label file and the segmented transcripts, and the folder of the full-video wavs."""
+    transcripts = listing(root / TRANSCRIPT_DIR, ".txt")
+    return Sources(files=[root / LABEL_FILE, *transcripts], dirs=[root / AUDIO_DIR])
+
+
+SPEC = CorpusSpec(name="CMUMOSEI", load=load, sources=sources, vad_scale=None, has_transcripts=True)

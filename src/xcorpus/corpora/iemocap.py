@@ -59,6 +59,7 @@ from xcorpus.corpora.base import (
     CorpusSpec,
     Loaded,
     Malformed,
+    Sources,
     agreement,
     vad_spread,
 )
@@ -102,6 +103,8 @@ TRANSCRIPT_RE = re.compile(r"^(\S+) \[(\d+\.\d+)-(\d+\.\d+)\]:(.*)$")
 TAG_RE = re.compile(r"\[[^\]]*\]")
 
 EVAL_GLOB = "Session*/dialog/EmoEvaluation/*.txt"
+TRANSCRIPT_GLOB = "Session*/dialog/transcriptions/*.txt"
+WAV_GLOB = "Session*/sentences/wav"
 
 
 def _source(path: Path, root: Path, lineno: int) -> str:
@@ -312,9 +315,18 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
+def sources(root: Path) -> Sources:
+    """The label and transcription files, and the wav folder of each session and dialog."""
+    wav = sorted(root.glob(WAV_GLOB))
+    dialogs = [folder for session in wav for folder in session.iterdir() if folder.is_dir()]
+    files = [*root.glob(EVAL_GLOB), *root.glob(TRANSCRIPT_GLOB)]
+    return Sources(files=files, dirs=[*wav, *dialogs])
+
+
 SPEC = CorpusSpec(
     name="IEMO",
     load=load,
+    sources=sources,
     vad_scale=(1.0, 5.0),
     has_transcripts=True,
     has_agreement=True,

@@ -44,7 +44,15 @@ import os
 import re
 from pathlib import Path
 
-from xcorpus.corpora.base import TEXT_ENCODING, CorpusSpec, Loaded, Malformed, rater_stats
+from xcorpus.corpora.base import (
+    TEXT_ENCODING,
+    CorpusSpec,
+    Loaded,
+    Malformed,
+    Sources,
+    folders,
+    rater_stats,
+)
 
 LABEL_FILES = ("Evalution.txt", "Evaluation.txt")
 LABELS: dict[str, str] = {"N": "neutral", "H": "happy", "S": "sad", "A": "angry"}
@@ -194,9 +202,16 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
+def sources(root: Path) -> Sources:
+    """Both label file names (the first present is read), and every folder: wavs are found by
+    a recursive glob."""
+    return Sources(files=[root / name for name in LABEL_FILES], dirs=folders(root))
+
+
 SPEC = CorpusSpec(
     name="MSPI",
     load=load,
+    sources=sources,
     vad_scale=(1.0, 5.0),
     has_transcripts=False,
     has_agreement=True,

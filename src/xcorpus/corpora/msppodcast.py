@@ -62,7 +62,9 @@ from xcorpus.corpora.base import (
     CorpusSpec,
     Loaded,
     Malformed,
+    Sources,
     delimited_records,
+    listing,
     rater_stats,
 )
 
@@ -357,6 +359,19 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
+def sources(root: Path) -> Sources:
+    """Every file of the label folders (consensus and detailed, whichever variant is read) and
+    of Transcripts/, and the Audios/ folder."""
+    labels = [path for folder in LABEL_DIRS for path in (root / folder).glob("*")]
+    transcripts = listing(root / "Transcripts", ".txt")
+    return Sources(files=[*labels, *transcripts], dirs=[root / "Audios"])
+
+
 SPEC = CorpusSpec(
-    name="MSPP", load=load, vad_scale=(1.0, 7.0), has_transcripts=True, has_agreement=True
+    name="MSPP",
+    load=load,
+    sources=sources,
+    vad_scale=(1.0, 7.0),
+    has_transcripts=True,
+    has_agreement=True,
 )

@@ -46,8 +46,10 @@ from xcorpus.corpora.base import (
     CorpusSpec,
     Loaded,
     Malformed,
+    Sources,
     agreement,
     delimited_records,
+    folders,
 )
 
 LABEL_FILE = "samsemo.tsv"
@@ -223,6 +225,17 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
+def sources(root: Path) -> Sources:
+    """The label TSV and the split files, and every folder: audio is found by a recursive
+    glob."""
+    return Sources(files=[root / LABEL_FILE, *(root / "splits").glob("*")], dirs=folders(root))
+
+
 SPEC = CorpusSpec(
-    name="SAMSEMO", load=load, vad_scale=None, has_transcripts=True, has_agreement=True
+    name="SAMSEMO",
+    load=load,
+    sources=sources,
+    vad_scale=None,
+    has_transcripts=True,
+    has_agreement=True,
 )
