@@ -309,7 +309,9 @@ def test_config_errors_stop_before_any_job(tmp_path):
         write_config(tmp_path, utterances=48, experiments=[experiment("bad", "IEMO", **change)])
         run = snakemake(tmp_path, "-n")
         assert run.returncode != 0
-        assert run.stderr.splitlines()[0] == f"Configuration error: {message}"
+        # The first line after Snakemake's note of the profile it applies.
+        lines = [line for line in run.stderr.splitlines() if not line.startswith("Using workflow")]
+        assert lines[0] == f"Configuration error: {message}"
     write_config(tmp_path, utterances=48, experiments=[experiment("ok", "IEMO")])
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     config["corpora"]["MSPP"] = {"root": "/no/such/MSPP"}
