@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/workflow_timing.py [--cores N] [--configfile FILE]
 Copies the tracked files of this checkout into a temporary directory (so no earlier results are
-reused), runs `snakemake --cores N` there, then runs it again and checks "Nothing to be done".
+reused), runs `snakemake --cores N` there, then runs it again and checks "Nothing to be done";
+prints the times, the job-seconds per rule and the run's summary table.
 """
 
 import argparse
@@ -74,12 +75,14 @@ def main() -> None:
         per_rule = rule_seconds(log)
         noop, log = timed(command, workdir)
         assert "Nothing to be done" in log, log[-2000:]
+        table = (workdir / "results" / "cross_corpus_uar.md").read_text()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     print(f"full run: {full:.1f} s ({jobs} jobs)")
     print(f"no-op rerun: {noop:.2f} s")
     total = sum(per_rule.values())
     for name, seconds in sorted(per_rule.items(), key=lambda item: -item[1]):
         print(f"  {name}: {seconds:.0f} job-seconds ({100 * seconds / total:.0f} %)")
+    print(f"\nthe run's summary table:\n{table}")
 
 
 if __name__ == "__main__":
