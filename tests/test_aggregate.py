@@ -108,6 +108,7 @@ def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
         "train",
         "n_seeds",
         "missing_seeds",
+        "transductive",
         *(
             name
             for c in ("validation", "MSPP", "CMUMOSEI", "IEMO")
@@ -355,3 +356,49 @@ def test_loso_mean_counts_distinct_utterances(tmp_path):
     assert summary["validation"]["uar"] == pytest.approx(0.65)
     assert summary["utterances"]["validation"] == utterance_digest([("IEMO", u) for u in "abcd"])
     assert json.loads((tmp_path / "loso.json").read_text()) == summary
+
+
+def transductive(metrics: dict, method: str, reason: str | None) -> dict:
+    record = {"method": method, "transductive": reason is not None, "reason": reason}
+    return metrics | {"feature_normalisation": record}
+
+
+def test_transductive_experiments_are_marked_with_their_reason():
+    reason = "test corpora MSPP are standardised with the statistics of their own features"
+    runs = [
+        Run("A", "IEMO", {1: transductive(fake_metrics(1, 0.5, {"MSPP": 0.4}), "train", None)}),
+        Run("B", "IEMO", {1: transductive(fake_metrics(1, 0.6, {"MSPP": 0.7}), "corpus", reason)}),
+    ]
+    table = cross_corpus_table(runs)
+    assert table.column("transductive").to_pylist() == [None, reason]
+    markdown = markdown_table(table).splitlines()
+    assert markdown[2].startswith("| A | IEMO | 1 |")
+    assert markdown[3].startswith("| B ‡ | IEMO | 1 |")
+    assert markdown[-1] == f"- ‡ B: transductive, {reason}; not comparable with inductive results."
+    latex = latex_table(table).splitlines()
+    # Each kind has its own best: the inductive 0.400 is bold beside the transductive 0.700.
+    assert latex[4] == r"A & IEMO & 1 & 0.500 (n=20) & \textbf{0.400} \\"
+    assert latex[5] == r"B$^\ddagger$ & IEMO & 1 & 0.600 (n=20) & \textbf{0.700} \\"
+    assert latex[-2] == (
+        r"\multicolumn{5}{l}{$^\ddagger$ B: transductive, test corpora MSPP are standardised "
+        r"with the statistics of their own features; not comparable with inductive results.} \\"
+    )
+
+
+def test_loso_mean_keeps_the_folds_normalisation(tmp_path):
+    reason = "test and in-corpus test speakers are standardised with their own statistics"
+    folds, predictions = [], []
+    for fold in (1, 2):
+        metrics = transductive(fake_metrics(1, 0.5, {}), "speaker", reason) | {"fold": fold}
+        metrics["in_corpus"] = {"IEMO": metrics["validation"]}
+        folds.append(tmp_path / f"fold-{fold}.json")
+        folds[-1].write_text(json.dumps(metrics))
+        rows = [{"utt_id": f"u{fold}", "corpus": "IEMO", "role": r} for r in ("val", "heldout")]
+        predictions.append(tmp_path / f"fold-{fold}.parquet")
+        pq.write_table(pa.Table.from_pylist(rows), predictions[-1])
+    summary = loso_mean(folds, predictions, tmp_path / "loso.json")
+    assert summary["feature_normalisation"] == {
+        "method": "speaker",
+        "transductive": True,
+        "reason": reason,
+    }

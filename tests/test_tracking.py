@@ -129,7 +129,9 @@ def offline_runs(directory: Path) -> dict[str, OfflineRun]:
 
 
 def test_seed_run(tmp_path):
-    metrics = seed_metrics(42, 0.6)
+    reason = "test corpora MSPP are standardised with the statistics of their own features"
+    normalisation = {"method": "corpus", "transductive": True, "reason": reason}
+    metrics = seed_metrics(42, 0.6) | {"feature_normalisation": normalisation}
     assert log_seed_run(EXPERIMENT, metrics, HISTORY, "offline", tmp_path)["logged"]
     (run,) = offline_runs(tmp_path).values()
     assert run.run.display_name == "IEMO+MSPI_CrossAttn_seed42"
@@ -140,6 +142,7 @@ def test_seed_run(tmp_path):
     )
     assert {k: run.config[k] for k in EXPERIMENT} == EXPERIMENT
     assert run.config["seed"] == 42
+    assert (run.config["transductive"], run.config["transductive_reason"]) == (True, reason)
     epochs = [(h["_step"], h["val_uar"]) for h in run.history]
     assert epochs == [(h["epoch"], pytest.approx(h["val_uar"])) for h in HISTORY]
     expected = {

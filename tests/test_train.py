@@ -23,11 +23,11 @@ SIZES = {"IEMO": 96, "MSPI": 64, "MSPP": 80}  # IEMO, MSPI train; MSPP test
 DIMS = {"audio": 8, "text": 6}
 
 
-def make_world(root: Path) -> dict:
+def make_world(root: Path, test_shift: float = 0.0) -> dict:
     """Three tiny corpora: class-dependent gaussian features, 4 speakers, shards in two files.
 
     Speaker 3 of each training corpus is the validation split; the test corpus is shifted a
-    little, as a different corpus would be.
+    little, as a different corpus would be, and by `test_shift` more.
     """
     rng = np.random.default_rng(0)
     means = {kind: rng.normal(size=(4, dim)) * 2.0 for kind, dim in DIMS.items()}
@@ -46,6 +46,7 @@ def make_world(root: Path) -> dict:
         y = np.array([i % 4 for i in range(n)])
         for kind, dim in DIMS.items():
             x = means[kind][y] + rng.normal(size=(n, dim)) + 0.3 * c
+            x = x + test_shift if corpus == "MSPP" else x
             for half in (0, 1):
                 rows = slice(half, None, 2)
                 path = root / "features" / kind / corpus / f"shard-{half}-of-2.parquet"
@@ -380,3 +381,31 @@ def test_seeds_sharing_a_checkpoint_dir_never_resume_each_other(world, tmp_path,
     seed_2 = train_seed(exp, 2, inputs, tmp_path / "seed-2", shared)
     alone = train_seed(exp, 2, inputs, tmp_path / "alone", tmp_path / "own")
     assert seed_2 == alone
+
+
+@pytest.mark.parametrize("normalisation", ["train", "corpus"])
+def test_a_test_corpus_never_shapes_training(world, tmp_path, normalisation):
+    """Shifting the test corpus's features trains the same model (byte for byte) under every
+    normalisation; under `corpus` its own statistics undo the shift, under `train` they do not.
+    """
+    shifted = make_world(tmp_path / "shifted", test_shift=3.0)
+    a = run(world, tmp_path / "a", feature_normalisation=normalisation)
+    b = run(shifted, tmp_path / "b", feature_normalisation=normalisation)
+    for name in ("history.csv", "model.pt"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert a["validation"] == b["validation"]
+    pa_, pb = (pq.read_table(tmp_path / d / "predictions.parquet").to_pandas() for d in "ab")
+    val = pa_["role"] == "val"
+    assert pa_[val].equals(pb[val])
+    probs = [f"prob_{c}" for c in CLASSES]
+    gap = np.abs(pa_.loc[~val, probs].to_numpy() - pb.loc[~val, probs].to_numpy()).max()
+    if normalisation == "corpus":
+        assert gap < 1e-4
+        assert a["feature_normalisation"]["transductive"] is True
+    else:
+        assert gap > 0.1
+        assert a["feature_normalisation"] == {
+            "method": "train",
+            "transductive": False,
+            "reason": None,
+        }

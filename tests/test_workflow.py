@@ -518,3 +518,42 @@ def test_loso_only_folds_need_only_the_training_corpus_features(tmp_path):
     write_config(tmp_path, utterances=40, experiments=[loso], corpora=TWO_CORPORA)
     jobs = dry_run_jobs(tmp_path)
     assert (jobs["extract_features"], jobs["train_fold"], jobs["index_corpus"]) == (2, 5, 2)
+
+
+def test_each_feature_normalisation_is_recorded_and_marked(tmp_path):
+    methods = ["train", "corpus", "speaker", "none"]
+    quick = {"num_epochs": 3, "seeds": [1], "use_curriculum_learning": False}
+    experiments = [
+        experiment(m, "IEMO", feature_normalisation=m, min_speaker_utterances=2, **quick)
+        for m in methods
+    ]
+    write_config(tmp_path, utterances=48, experiments=experiments)
+    run = snakemake(tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results"
+    records = {
+        m: json.loads((results / f"runs/{m}/seed-1/metrics.json").read_text())[
+            "feature_normalisation"
+        ]
+        for m in methods
+    }
+    assert {m: (r["method"], r["transductive"]) for m, r in records.items()} == {
+        "train": ("train", False),
+        "corpus": ("corpus", True),
+        "speaker": ("speaker", True),
+        "none": ("none", False),
+    }
+    assert records["corpus"]["reason"] == (
+        "test corpora MSPI, MSPP, CMUMOSEI, SAMSEMO are standardised with the statistics of "
+        "their own unlabelled features"
+    )
+    assert records["speaker"]["speakers"]["own"] > 0
+    log = (results / "logs/runs/speaker/seed-1.log").read_text()
+    assert "feature normalisation: speaker; " in log and "; TRANSDUCTIVE: test and" in log
+    table = (results / "cross_corpus_uar.md").read_text().splitlines()
+    names = [line.split(" | ")[0].removeprefix("| ") for line in table[2:6]]
+    assert names == ["train", "corpus ‡", "speaker ‡", "none"]
+    assert [line for line in table if line.startswith("- ‡")] == [
+        f"- ‡ {m}: transductive, {records[m]['reason']}; not comparable with inductive results."
+        for m in ("corpus", "speaker")
+    ]

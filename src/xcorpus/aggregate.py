@@ -172,6 +172,7 @@ def loso_mean(fold_metrics: list[Path], fold_predictions: list[Path], out: Path)
         "train": first["train"],
         "seed": first["seed"],
         "folds": [f["fold"] for f in folds],
+        **_normalisation(folds),
         "validation": mean_metrics([f["validation"] for f in folds]),
         "test": {},
         "in_corpus": {corpus: mean_metrics([f["in_corpus"][corpus] for f in folds])},
@@ -188,6 +189,21 @@ def loso_mean(fold_metrics: list[Path], fold_predictions: list[Path], out: Path)
     }
     write_text(json.dumps(summary, indent=2) + "\n", out)
     return summary
+
+
+def _normalisation(results: list[dict]) -> dict:
+    """The `feature_normalisation` record of the first of `results` that is transductive (else
+    of the first), as {"feature_normalisation": record}; {} for results without one."""
+    records = [r["feature_normalisation"] for r in results if "feature_normalisation" in r]
+    chosen = next((r for r in records if r["transductive"]), records[0] if records else None)
+    return {"feature_normalisation": chosen} if chosen else {}
+
+
+def transductive_reason(run: "Run") -> str | None:
+    """Why the run's results are transductive (statistics from evaluated utterances' own
+    features, feature_normalisation corpus or speaker), or None."""
+    record = _normalisation(list(run.metrics.values())).get("feature_normalisation")
+    return record["reason"] if record and record["transductive"] else None
 
 
 def _scored_utterances(predictions: list[Path]) -> dict[str, set[tuple[str, str]]]:
@@ -320,6 +336,7 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
         pa.field("train", pa.string(), nullable=False),
         pa.field("n_seeds", pa.int64(), nullable=False),
         pa.field("missing_seeds", pa.string()),
+        pa.field("transductive", pa.string()),  # why, for a transductive experiment; else null
     ]
     for c in columns:
         fields += [pa.field(f"{c}_uar_{stat}", pa.float64()) for stat in STATISTICS]
@@ -331,6 +348,7 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
             "train": run.train,
             "n_seeds": len(run.metrics),
             "missing_seeds": _seed_list(run.missing),
+            "transductive": transductive_reason(run),
         }
         for column in columns:
             by_seed = splits.get(column)
@@ -417,6 +435,19 @@ def table_notes(corpora: list[str]) -> list[str]:
     return notes
 
 
+TRANSDUCTIVE_MARK = "‡"
+
+
+def transductive_notes(rows: list[dict]) -> list[str]:
+    """One note per transductive experiment of the summary rows, saying why."""
+    return [
+        f"{TRANSDUCTIVE_MARK} {row['experiment']}: transductive, {row['transductive']}; not "
+        "comparable with inductive results."
+        for row in rows
+        if row["transductive"]
+    ]
+
+
 def markdown_table(table: pa.Table) -> str:
     """The cross-corpus table as Markdown: experiments x (validation, test corpora, in-corpus
     tests) UAR with n, the seeds averaged ("2 of 3" when some are missing), the missing seeds
@@ -431,7 +462,8 @@ def markdown_table(table: pa.Table) -> str:
         "|" + "|".join(["---", "---", "---:"] + ["---:"] * (1 + len(corpora))) + "|",
     ]
     for i, row in enumerate(rows):
-        cells = [row["experiment"], row["train"], _seeds(row)]
+        marker = f" {TRANSDUCTIVE_MARK}" if row["transductive"] else ""
+        cells = [row["experiment"] + marker, row["train"], _seeds(row)]
         cells.append(_with_n(row, VALIDATION, _cell, True))
         for c, column in columns.items():
             cell = _with_n(row, c, _cell, column.n_per_cell)
@@ -440,6 +472,7 @@ def markdown_table(table: pa.Table) -> str:
     lines += [""] + [f"- {note}" for note in table_notes(corpora)]
     if any(column.others for column in columns.values()):
         lines.append(f"- †: {DAGGER_NOTE}.")
+    lines += [f"- {note}" for note in transductive_notes(rows)]
     notes = [
         f"{row['experiment']}: seed(s) {row['missing_seeds'].replace(';', ', ')}"
         for row in rows
@@ -480,6 +513,7 @@ def latex_table(table: pa.Table) -> str:
     """The cross-corpus table as a booktabs `tabular`: mean $\\pm$ std UAR, the best mean per
     test column in bold (ties at the printed precision all bold) among the cells scored on the
     column's reference utterances; cells scored on others are marked $^\\dagger$, never bold.
+    Transductive experiments (marked $^\\ddagger$, with a note) have their own best per column.
 
     The validation column is never bold: each training set has its own validation utterances,
     so its values are not comparable across rows.
@@ -487,16 +521,20 @@ def latex_table(table: pa.Table) -> str:
     corpora = _corpora(table)
     rows = table.to_pylist()
     columns = {c: _column(rows, c) for c in corpora}
+    # Transductive and inductive rows are not comparable: each kind has its own best.
     best = {
-        c: max(
+        (c, kind): max(
             (
                 round(m, 3)
                 for i, r in enumerate(rows)
-                if (m := r[f"{c}_uar_mean"]) is not None and i not in columns[c].others
+                if (m := r[f"{c}_uar_mean"]) is not None
+                and i not in columns[c].others
+                and bool(r["transductive"]) == kind
             ),
             default=None,
         )
         for c in corpora
+        for kind in (False, True)
     }
     header = ["Experiment", "Train", "Seeds", VALIDATION_HEADER]
     header += [column.header for column in columns.values()]
@@ -508,14 +546,15 @@ def latex_table(table: pa.Table) -> str:
     ]
     style = {"pm": r"$\pm$", "none": "---"}
     for i, row in enumerate(rows):
-        cells = [latex_escape(row["experiment"]), latex_escape(row["train"]), _seeds(row)]
+        marker = r"$^\ddagger$" if row["transductive"] else ""
+        cells = [latex_escape(row["experiment"]) + marker, latex_escape(row["train"]), _seeds(row)]
         cells.append(_with_n(row, VALIDATION, _cell, True, **style))
         for c, column in columns.items():
             cell = _with_n(row, c, _cell, column.n_per_cell, **style)
             mean = row[f"{c}_uar_mean"]
             if i in column.others:
                 cell += r"$^\dagger$"
-            elif mean is not None and round(mean, 3) == best[c]:
+            elif mean is not None and round(mean, 3) == best[c, bool(row["transductive"])]:
                 cell = rf"\textbf{{{cell}}}"
             cells.append(cell)
         lines.append(" & ".join(cells) + r" \\")
@@ -523,6 +562,9 @@ def latex_table(table: pa.Table) -> str:
     if any(column.others for column in columns.values()):
         note = latex_escape(DAGGER_NOTE)
         lines.append(rf"\multicolumn{{{len(header)}}}{{l}}{{$^\dagger$ {note}.}} \\")
+    for note in transductive_notes(rows):
+        note = latex_escape(note.removeprefix(TRANSDUCTIVE_MARK))
+        lines.append(rf"\multicolumn{{{len(header)}}}{{l}}{{$^\ddagger${note}}} \\")
     lines.append(r"\end{tabular}")
     return "\n".join(lines) + "\n"
 

@@ -58,6 +58,9 @@ def log_seed_run(
     config = experiment | {"seed": metrics["seed"]}
     if "fold" in metrics:
         config["fold"] = metrics["fold"]
+    if "feature_normalisation" in metrics:
+        config["transductive"] = metrics["feature_normalisation"]["transductive"]
+        config["transductive_reason"] = metrics["feature_normalisation"]["reason"]
 
     def write(run: wandb.Run) -> None:
         for row in history:

@@ -24,13 +24,9 @@ from xcorpus.tables import write_csv, write_parquet, write_text
 from xcorpus.train.curriculum import describe, make_curriculum
 from xcorpus.train.data import Data, Split, announce, load_data
 from xcorpus.train.loop import fit, predict_proba, set_determinism
-from xcorpus.train.models import (
-    EmotionClassifier,
-    ModelConfig,
-    save_checkpoint,
-    sequence_standardisation,
-    standardisation,
-)
+from xcorpus.train.models import EmotionClassifier, ModelConfig, save_checkpoint
+from xcorpus.train.normalise import describe as describe_normalisation
+from xcorpus.train.normalise import model_statistics, normalise
 from xcorpus.train.sequences import Sequences
 
 PREDICTIONS_SCHEMA = pa.schema(
@@ -46,14 +42,12 @@ PREDICTIONS_SCHEMA = pa.schema(
 
 
 def build_model(experiment: dict, train: Split) -> EmotionClassifier:
-    """The classifier, standardising each modality with the training split's statistics."""
+    """The classifier; under feature_normalisation `train` it standardises each modality with
+    the training split's statistics, under the others its inputs come normalised (or not)."""
     sequences = {m: x for m, x in train.x.items() if isinstance(x, Sequences)}
     if sequences:
         print("sequences: " + "; ".join(s.describe(m) for m, s in sequences.items()))
-    stats = {
-        m: sequence_standardisation(x) if isinstance(x, Sequences) else standardisation(x)
-        for m, x in train.x.items()
-    }
+    stats = model_statistics(experiment["feature_normalisation"], train)
     dims = {m: x.dim if isinstance(x, Sequences) else x.shape[1] for m, x in train.x.items()}
     config = ModelConfig.from_experiment(experiment, dims, sequences=bool(sequences))
     return EmotionClassifier(config, stats)
@@ -169,6 +163,10 @@ def _run(
     corpora and the in-corpus tests, write the outputs (metrics with `extra` keys), then drop
     the resume state."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    data, normalisation = normalise(
+        data, experiment["feature_normalisation"], experiment["min_speaker_utterances"]
+    )
+    print(describe_normalisation(normalisation))
     model = build_model(experiment, data.train).to(device)
     train, val = data.train.to(device), data.val.to(device)
     rng = np.random.default_rng(seed)
@@ -194,6 +192,7 @@ def _run(
         "train": train_name(experiment["train_dataset"]),
         "seed": seed,
         **(extra or {}),
+        "feature_normalisation": normalisation,
         "best_epoch": result.best_epoch,
         "validation": val_metrics,
         "test": {c: m for c, (m, _) in tests.items()},

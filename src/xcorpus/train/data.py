@@ -38,6 +38,7 @@ class Split:
     corpus: np.ndarray
     x: dict[str, torch.Tensor | Sequences]  # utterance vectors, or frame/token sequences
     y: torch.Tensor
+    speaker: np.ndarray | None = None  # from the corpus index, for speaker normalisation
 
     def __len__(self) -> int:
         return len(self.utt_id)
@@ -45,7 +46,8 @@ class Split:
     def take(self, rows: np.ndarray) -> "Split":
         index = torch.from_numpy(rows)
         x = {m: t.take(rows) if isinstance(t, Sequences) else t[index] for m, t in self.x.items()}
-        return Split(self.utt_id[rows], self.corpus[rows], x, self.y[index])
+        speaker = None if self.speaker is None else self.speaker[rows]
+        return Split(self.utt_id[rows], self.corpus[rows], x, self.y[index], speaker)
 
     @property
     def has_sequences(self) -> bool:
@@ -59,7 +61,7 @@ class Split:
 
     def to(self, device: torch.device) -> "Split":
         x = {m: t.to(device) for m, t in self.x.items()}
-        return Split(self.utt_id, self.corpus, x, self.y.to(device))
+        return Split(self.utt_id, self.corpus, x, self.y.to(device), self.speaker)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,13 @@ def load_data(
     tables = {kind: read_feature_table(kind, paths) for kind, paths in features.items()}
     sequences = uses_sequences(experiment, [table for _, table in tables.values()])
     x = {kind: read_features(rows, *named, sequences) for kind, named in tables.items()}
-    full = Split(rows["utt_id"].to_numpy(object), rows["corpus"].to_numpy(object), x, y)
+    full = Split(
+        rows["utt_id"].to_numpy(object),
+        rows["corpus"].to_numpy(object),
+        x,
+        y,
+        rows["speaker"].to_numpy(object),
+    )
     role = rows["role"].to_numpy(object)
     train = np.flatnonzero(role == "train")
     scores = None

@@ -1,7 +1,8 @@
 """The classifier: standardise each modality, project it, fuse, and classify into 4 classes.
 
 Standardisation statistics are buffers of the model, so a saved model evaluates any corpus with
-the statistics of the data it was trained on (a test corpus's own statistics would leak it).
+the statistics of the data it was trained on. Under a feature_normalisation other than `train`
+they are the identity, the inputs coming normalised (xcorpus.train.normalise) or not at all.
 
 A model built with `sequences` takes each modality as a SequenceBatch of padded frames (audio)
 or tokens (text) and cross-attends over them; that is only meaningful for cross_attention over

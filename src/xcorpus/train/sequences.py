@@ -73,6 +73,11 @@ class Sequences:
         index, offsets = _gather_index(self.offsets, rows)
         return Sequences(self.values[index], offsets)
 
+    def frame_index(self, rows: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Flat positions in `values` of the frames of `rows`, in row order."""
+        rows = torch.as_tensor(rows, dtype=torch.int64, device=self.offsets.device)
+        return _gather_index(self.offsets, rows)[0]
+
     def to(self, device: torch.device | str) -> "Sequences":
         return Sequences(self.values.to(device), self.offsets.to(device))
 
