@@ -294,3 +294,12 @@ def test_curriculum_keys_left_to_the_schema_are_recorded(default_config):
     # config.yaml's template sets the curriculum's type, pacing and epochs, not these two.
     first = default_config["experiments"][0]
     assert first["curriculum_defaults"] == ["curriculum_start", "difficulty_method"]
+
+
+def test_an_unprintable_experiment_name_is_shown_quoted_on_one_line(default_config):
+    default_config["experiments"][0]["name"] = "IEMO_only\n"
+    with pytest.raises(WorkflowError) as error:
+        validate(default_config, str(SCHEMA))
+    message = schema_error(default_config, error.value.__context__)
+    assert message.startswith("experiment 'IEMO_only\\n': name: 'IEMO_only\\n' does not match")
+    assert "\n" not in message

@@ -131,7 +131,9 @@ def schema_error(config: dict, error: ValidationError) -> str:
     if len(path) >= 2 and path[0] == "experiments" and isinstance(path[1], int):
         experiment = config["experiments"][path[1]]
         name = experiment.get("name", f"#{path[1] + 1}") if isinstance(experiment, dict) else None
-        where = f"experiment {name}" + "".join(f": {key}" for key in path[2:])
+        # A name that is itself the problem (a newline, say) is shown quoted, on one line.
+        shown = name if isinstance(name, str) and name.isprintable() else repr(name)
+        where = f"experiment {shown}" + "".join(f": {key}" for key in path[2:])
     return f"{where}: {error.message}" if where else error.message
 
 
