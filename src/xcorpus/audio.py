@@ -56,6 +56,19 @@ def read_utterance(
     return signal
 
 
+def segment_frames(
+    n_frames: int, rate: int, start_s: float | None, end_s: float | None
+) -> tuple[int, int]:
+    """First and one-past-last frame of a segment (None: the file's start / end); an end past
+    the file's by at most SEGMENT_END_TOLERANCE_S is cut at the file's end. Indexing and
+    reading both use it, so a segment the index keeps is one reading can give."""
+    first = 0 if start_s is None else round(start_s * rate)
+    last = n_frames if end_s is None else round(end_s * rate)
+    if n_frames < last <= n_frames + SEGMENT_END_TOLERANCE_S * rate:
+        last = n_frames
+    return first, last
+
+
 def _frame_range(
     path: Path, n_frames: int, rate: int, start_s: float | None, end_s: float | None
 ) -> tuple[int, int]:
@@ -63,10 +76,7 @@ def _frame_range(
     for name, value in (("start", start_s), ("end", end_s)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise AudioError(f"{path}: segment {name} {value} s is not a time in the file")
-    first = 0 if start_s is None else round(start_s * rate)
-    last = n_frames if end_s is None else round(end_s * rate)
-    if last > n_frames and last - n_frames <= SEGMENT_END_TOLERANCE_S * rate:
-        last = n_frames
+    first, last = segment_frames(n_frames, rate, start_s, end_s)
     if max(first, last) > n_frames:
         raise AudioError(
             f"{path}: segment [{start_s}, {end_s}] s is past the end of the file "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from xcorpus.audio import SEGMENT_END_TOLERANCE_S
+from xcorpus.audio import segment_frames
 from xcorpus.corpora.base import Loaded
 
 # The shortest clip every audio backend can encode: the wav2vec2/emotion2vec convolutional
@@ -71,12 +71,8 @@ def _truncation(log: str) -> str | None:
 
 
 def _span(row: dict, header: Header) -> tuple[int, int]:
-    """First and one-past-last frame of the audio the row uses (a segment is cut at the file's
-    end when it runs past it by less than SEGMENT_END_TOLERANCE_S)."""
-    start, end = row.get("start_s"), row.get("end_s")
-    first = 0 if start is None else round(start * header.sample_rate)
-    last = header.frames if end is None else round(end * header.sample_rate)
-    return first, min(last, header.frames)
+    """First and one-past-last frame of the audio the row uses, as reading will cut it."""
+    return segment_frames(header.frames, header.sample_rate, row.get("start_s"), row.get("end_s"))
 
 
 def _problem(row: dict, header: Header) -> str | None:
@@ -95,9 +91,9 @@ def _problem(row: dict, header: Header) -> str | None:
     start, end = row.get("start_s"), row.get("end_s")
     if start is not None and start >= duration:
         return f"segment starts after the end of {path}"
-    if end is not None and end - duration > SEGMENT_END_TOLERANCE_S:
-        return f"audio ends {end - duration:.3f} s before the segment's end ({end:g} s) in {path}"
     first, last = _span(row, header)
+    if last > header.frames:  # past the end by more than audio.SEGMENT_END_TOLERANCE_S
+        return f"audio ends {end - duration:.3f} s before the segment's end ({end:g} s) in {path}"
     if (last - first) / header.sample_rate < MIN_DURATION_S:
         shown = 1000 * (last - first) / header.sample_rate
         return f"shorter than {MIN_DURATION_S * 1000:g} ms ({shown:.1f} ms): {path}"
