@@ -119,7 +119,7 @@ def load_data(
     train = np.flatnonzero(role == "train")
     scores = None
     if difficulty is not None:
-        scores = training_difficulty(experiment, rows.iloc[train], indexes, difficulty)
+        scores = training_difficulty(experiment, rows.iloc[train], difficulty)
         train, scores = train[~np.isnan(scores)], scores[~np.isnan(scores)]
 
     def of(role_name: str, corpus: str) -> Split:
@@ -179,8 +179,9 @@ def ordered_manifest(experiment: dict, path: Path) -> pd.DataFrame:
 
 
 def read_labels(paths: list[Path]) -> pd.DataFrame:
-    """(corpus, utt_id, label, speaker) of every utterance in the corpus indexes."""
-    columns = ["corpus", "utt_id", "label", "speaker"]
+    """(corpus, utt_id, label, raw_label, speaker, V/A/D) of every utterance in the corpus
+    indexes: the labels, and what speaker normalisation and centroid difficulty read."""
+    columns = ["corpus", "utt_id", "label", "raw_label", "speaker", *VAD_COLUMNS]
     tables = [pq.read_table(p, columns=columns).to_pandas() for p in paths]
     labels = pd.concat(tables, ignore_index=True)
     _require(labels, labels.duplicated(["corpus", "utt_id"]), "appears twice in the indexes")
@@ -220,9 +221,7 @@ def read_features(
     return torch.from_numpy(np.ascontiguousarray(matrix[positions], dtype=np.float32))
 
 
-def training_difficulty(
-    experiment: dict, rows: pd.DataFrame, indexes: list[Path], paths: list[Path]
-) -> np.ndarray:
+def training_difficulty(experiment: dict, rows: pd.DataFrame, paths: list[Path]) -> np.ndarray:
     """Difficulty of each training row (NaN where it has none), by the experiment's method.
 
     Centroid difficulty depends on statistics of the rated utterances (z-scores, class
@@ -231,21 +230,20 @@ def training_difficulty(
     difficulty are per-utterance values and are read from the difficulty files.
     """
     if experiment["difficulty_method"] == "centroid":
-        return centroid_difficulty(rows, indexes)
+        return centroid_difficulty(rows)
     if not paths:
         raise ValueError("the difficulty curriculum needs difficulty files, but none were given")
     tables = [pq.read_table(p, columns=["utt_id", "difficulty"]).to_pandas() for p in paths]
     return _lookup(rows, pd.concat(tables, ignore_index=True), "the difficulty files")
 
 
-def centroid_difficulty(rows: pd.DataFrame, indexes: list[Path]) -> np.ndarray:
-    """Centroid difficulty of `rows`, z-scores and centroids per corpus over `rows` only."""
+def centroid_difficulty(rows: pd.DataFrame) -> np.ndarray:
+    """Centroid difficulty of `rows` (with their index's labels and V/A/D), z-scores and
+    centroids per corpus over `rows` only."""
     columns = ["utt_id", "corpus", "label", "raw_label", *VAD_COLUMNS]
-    index = pd.concat([pq.read_table(p, columns=columns).to_pandas() for p in indexes])
     scores = []
     for corpus, members in rows.groupby("corpus", sort=False):
-        rated = index[(index["corpus"] == corpus) & index["utt_id"].isin(members["utt_id"])]
-        rated = pa.Table.from_pandas(rated, preserve_index=False)
+        rated = pa.Table.from_pandas(members[columns], preserve_index=False)
         table, _ = score_centroid(rated, CORPORA[corpus].vad_scale)
         scores.append(table.select(["utt_id", "difficulty"]).to_pandas())
     return _lookup(rows, pd.concat(scores, ignore_index=True), "the centroid scores")
