@@ -135,6 +135,11 @@ def _out_of_space(error: Exception, tmp: Path) -> bool:
         return False
 
 
+def read_by_corpus(paths: list[str | Path]) -> dict[str, pa.Table]:
+    """Per-corpus parquet files (`.../{corpus}.parquet`: indexes, audio hashes) by corpus."""
+    return {Path(p).stem: pq.read_table(p) for p in paths}
+
+
 def write_parquet(table: pa.Table, path: str | Path, schema: pa.Schema | None = None) -> None:
     """Write `table` to `path` atomically, cast to `schema` if given.
 

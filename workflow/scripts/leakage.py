@@ -1,23 +1,16 @@
-from pathlib import Path
-
 import pyarrow.parquet as pq
 
 from xcorpus.leakage import leakage_report, warnings
 from xcorpus.runlog import logged
-from xcorpus.tables import write_csv
-
-
-def by_corpus(paths):
-    return {Path(p).stem: pq.read_table(p) for p in paths}
-
+from xcorpus.tables import read_by_corpus, write_csv
 
 with logged(snakemake.log[0]):
     name = snakemake.wildcards.experiment
     report = leakage_report(
         snakemake.params.experiment,
         pq.read_table(snakemake.input.manifest),
-        by_corpus(snakemake.input.indexes),
-        by_corpus(snakemake.input.hashes),
+        read_by_corpus(snakemake.input.indexes),
+        read_by_corpus(snakemake.input.hashes),
         snakemake.params.features,
         snakemake.params.validation_speakers,
     )
