@@ -464,9 +464,9 @@ def markdown_table(table: pa.Table) -> str:
     for i, row in enumerate(rows):
         marker = f" {TRANSDUCTIVE_MARK}" if row["transductive"] else ""
         cells = [row["experiment"] + marker, row["train"], _seeds(row)]
-        cells.append(_with_n(row, VALIDATION, _cell, True))
+        cells.append(_with_n(row, VALIDATION, True))
         for c, column in columns.items():
-            cell = _with_n(row, c, _cell, column.n_per_cell)
+            cell = _with_n(row, c, column.n_per_cell)
             cells.append(f"{cell} †" if i in column.others else cell)
         lines.append("| " + " | ".join(cells) + " |")
     lines += [""] + [f"- {note}" for note in table_notes(corpora)]
@@ -483,9 +483,9 @@ def markdown_table(table: pa.Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _with_n(row: dict, column: str, cell, per_cell: bool, **style) -> str:
+def _with_n(row: dict, column: str, per_cell: bool, **style) -> str:
     """The cell's mean ± std, followed by its n where the column's cells differ in n."""
-    text = cell(row[f"{column}_uar_mean"], row[f"{column}_uar_std"], **style)
+    text = _cell(row[f"{column}_uar_mean"], row[f"{column}_uar_std"], **style)
     n = row[f"{column}_n"]
     return f"{text} (n={n})" if per_cell and n is not None else text
 
@@ -548,9 +548,9 @@ def latex_table(table: pa.Table) -> str:
     for i, row in enumerate(rows):
         marker = r"$^\ddagger$" if row["transductive"] else ""
         cells = [latex_escape(row["experiment"]) + marker, latex_escape(row["train"]), _seeds(row)]
-        cells.append(_with_n(row, VALIDATION, _cell, True, **style))
+        cells.append(_with_n(row, VALIDATION, True, **style))
         for c, column in columns.items():
-            cell = _with_n(row, c, _cell, column.n_per_cell, **style)
+            cell = _with_n(row, c, column.n_per_cell, **style)
             mean = row[f"{c}_uar_mean"]
             if i in column.others:
                 cell += r"$^\dagger$"

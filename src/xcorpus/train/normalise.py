@@ -113,11 +113,7 @@ def _of(split: Split, corpus: str) -> np.ndarray:
 
 
 def _stats(split: Split, rows: np.ndarray) -> Stats:
-    return {m: statistics(_rows(x, rows)) for m, x in split.x.items()}
-
-
-def _rows(x: torch.Tensor | Sequences, rows: np.ndarray) -> torch.Tensor | Sequences:
-    return x.take(rows) if isinstance(x, Sequences) else x[torch.from_numpy(rows)]
+    return {m: statistics(x) for m, x in split.take(rows).x.items()}
 
 
 def _map(data: Data, apply) -> Data:
