@@ -216,12 +216,15 @@ class EmotionClassifier(nn.Module):
         )
 
     def forward(self, x: dict[str, torch.Tensor | SequenceBatch]) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+    def embed(self, x: dict[str, torch.Tensor | SequenceBatch]) -> torch.Tensor:
+        """The shared representation the class head reads (other heads may read it too)."""
         if self.config.sequences:
             hidden = [self._encode_sequence(m, x[m]) for m in self.encoders]
         else:
             hidden = [encoder(x[m]) for m, encoder in self.encoders.items()]
-        fused = hidden[0] if self.fusion is None else self.fusion(*hidden)
-        return self.head(fused)
+        return hidden[0] if self.fusion is None else self.fusion(*hidden)
 
     def _encode_sequence(self, modality: str, batch: SequenceBatch) -> SequenceBatch:
         """Project every frame; padded positions are zeroed so whatever they held stays out."""
