@@ -1,7 +1,10 @@
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import yaml
+
+from xcorpus.tables import INDEX_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -32,3 +35,14 @@ def fingerprinted(m: dict, **sets: str) -> dict:
         "in_corpus": {c: sets.get(c, f"{c}-heldout-{k}") for c, k in in_corpus.items()},
     }
     return m | {"utterances": utterances}
+
+
+def index_table(corpus: str, rows: list[dict]) -> pa.Table:
+    """A corpus index of `rows` (utt_id, speaker and what a test sets), the rest null; audio_path
+    and raw_label default to the id and label."""
+    base = dict.fromkeys(INDEX_SCHEMA.names) | {"corpus": corpus, "label": "neutral"}
+    records = [
+        base | {"audio_path": f"{r['utt_id']}.wav", "raw_label": r.get("label", "neutral")} | r
+        for r in rows
+    ]
+    return pa.Table.from_pylist(records, schema=INDEX_SCHEMA)

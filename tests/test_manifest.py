@@ -1,29 +1,16 @@
 import numpy as np
 import pyarrow as pa
 import pytest
+from conftest import index_table
 
 from xcorpus.manifest import build_manifest, held_out_speakers, loso_roles, validation_speakers
-from xcorpus.tables import INDEX_SCHEMA
 
 
 def index(corpus: str, rows: list[tuple]) -> pa.Table:
     """rows: (utt_id, speaker, split, transcript)."""
-    base = {name: None for name in INDEX_SCHEMA.names}
-    records = [
-        base
-        | {
-            "utt_id": u,
-            "corpus": corpus,
-            "audio_path": f"{u}.wav",
-            "speaker": spk,
-            "split": split,
-            "label": "neutral",
-            "raw_label": "N",
-            "transcript": text,
-        }
-        for u, spk, split, text in rows
-    ]
-    return pa.Table.from_pylist(records, schema=INDEX_SCHEMA)
+    keys = ("utt_id", "speaker", "split", "transcript")
+    records = [dict(zip(keys, row, strict=True)) | {"raw_label": "N"} for row in rows]
+    return index_table(corpus, records)
 
 
 IEMO = index("IEMO", [(f"i{k}", f"spk{k % 10}", None, "hello") for k in range(40)])

@@ -557,3 +557,33 @@ def test_each_feature_normalisation_is_recorded_and_marked(tmp_path):
         f"- ‡ {m}: transductive, {records[m]['reason']}; not comparable with inductive results."
         for m in ("corpus", "speaker")
     ]
+
+
+def test_a_test_list_restricts_a_test_corpus_to_its_utterances(tmp_path):
+    corpora = {c: {"root": f"results/demo/{c}", "demo": True} for c in ("MSPP", "IEMO")}
+    write_config(tmp_path, utterances=40, experiments=[experiment("mspp", "MSPP") | FAST])
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text()) | {"corpora": corpora}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    built = snakemake(tmp_path, "results/corpora/IEMO.parquet")
+    assert built.returncode == 0, built.stderr[-3000:]
+    index = pq.read_table(tmp_path / "results/corpora/IEMO.parquet").to_pylist()
+    chosen = index[::3]
+    lines = [
+        json.dumps({"wav_filename": f"{r['label']}/{r['utt_id']}.wav", "label": r["label"],
+                    "speaker": r["speaker"]})
+        for r in chosen
+    ]  # fmt: skip
+    (tmp_path / "iemo_list.jsonl").write_text("\n".join(lines) + "\n")
+    corpora["IEMO"]["test_list"] = "iemo_list.jsonl"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    run = snakemake(tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results"
+    predictions = pq.read_table(results / "runs/mspp/seed-1/predictions.parquet").to_pylist()
+    tested = sorted(p["utt_id"] for p in predictions if p["corpus"] == "IEMO")
+    assert tested == sorted(r["utt_id"] for r in chosen)
+    metrics = json.loads((results / "runs/mspp/seed-1/metrics.json").read_text())
+    assert metrics["n"]["test"] == {"IEMO": len(chosen)}
+    log = (results / "logs/manifests/mspp.log").read_text()
+    assert f"IEMO: tested on the {len(chosen)} utterance(s) of test list iemo_list.jsonl" in log

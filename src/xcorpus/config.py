@@ -12,6 +12,7 @@ from pathlib import Path
 from jsonschema import ValidationError
 
 from xcorpus.corpora import CORPORA
+from xcorpus.corpora.test_lists import list_path
 from xcorpus.features import BACKENDS, NEEDS_MODEL, check_options
 
 # Feature sets every config has unless it redefines them.
@@ -43,6 +44,7 @@ def expand_experiments(config: dict) -> list[dict]:
     `config` must already have passed the schema (defaults filled).
     """
     check_corpus_roots(config["corpora"])
+    check_test_lists(config["corpora"])
     for name, feature_set in config["features"].items():
         check_feature_set(name, feature_set)
     experiments = [_expand(exp, config) for exp in config["experiments"]]
@@ -119,6 +121,18 @@ def check_corpus_roots(corpora: dict) -> None:
     for name, corpus in corpora.items():
         if not corpus.get("demo") and not Path(corpus["root"]).expanduser().is_dir():
             raise ConfigError(f"corpus {name}: root {corpus['root']} is not a directory")
+
+
+def check_test_lists(corpora: dict) -> None:
+    """A corpus's `test_list` is EmoBox's (which exists for some corpora only) or a file."""
+    for name, corpus in corpora.items():
+        if corpus.get("test_list"):
+            try:
+                path = list_path(name, corpus["test_list"])
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+            if not path.is_file():
+                raise ConfigError(f"corpus {name}: test_list {path} is not a file")
 
 
 def schema_error(config: dict, error: ValidationError) -> str:

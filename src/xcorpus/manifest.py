@@ -122,8 +122,11 @@ def build_manifest(
     indexes: dict[str, pa.Table],
     validation_share: float,
     test_share: float,
+    test_lists: dict[str, set[str]] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """(manifest, rejects) of one experiment."""
+    """(manifest, rejects) of one experiment; a test corpus in `test_lists` is tested on the
+    listed ids only (corpora.test_lists), the rest of it being outside the protocol, not
+    rejected."""
     needs_text = "text" in modalities(experiment)
     loso = experiment["evaluation_mode"] in ("loso", "both")
     rows, rejects = [], []
@@ -135,9 +138,10 @@ def build_manifest(
             if training
             else ["test"] * len(index)
         )
+        listed = None if training else (test_lists or {}).get(corpus)
         records = index.select(["utt_id", "raw_label", "transcript", "session"]).to_pylist()
         for record, role in zip(records, roles, strict=True):
-            if role is None:
+            if role is None or (listed is not None and record["utt_id"] not in listed):
                 continue
             reason = None
             if needs_text and not (record["transcript"] or "").strip():

@@ -21,6 +21,7 @@ from xcorpus.config import (
 )
 from xcorpus.corpora import CORPORA
 from xcorpus.corpora.sources import fingerprint
+from xcorpus.corpora.test_lists import list_path
 from xcorpus.difficulty import METHODS
 from xcorpus.leakage import report_corpora
 
@@ -118,6 +119,17 @@ def manifest_indexes(wildcards):
     return [
         f"results/corpora/{c}.parquet" for c in experiment_corpora(wildcards.experiment)
     ]
+
+
+def manifest_test_lists(wildcards):
+    """Test corpus -> the list file it is restricted to (corpora.<name>.test_list)."""
+    exp = EXPERIMENTS[wildcards.experiment]
+    lists = {c: config["corpora"][c].get("test_list") for c in exp["test_datasets"]}
+    return {c: str(list_path(c, given)) for c, given in lists.items() if given}
+
+
+def manifest_list_files(wildcards):
+    return list(manifest_test_lists(wildcards).values())
 
 
 def manifest_params(wildcards):

@@ -1,6 +1,7 @@
 rule build_manifest:
     input:
         indexes=manifest_indexes,
+        lists=manifest_list_files,
     output:
         manifest="results/manifests/{experiment}.parquet",
         rejects="results/manifests/{experiment}.rejects.csv",
@@ -12,5 +13,6 @@ rule build_manifest:
         experiment=manifest_params,
         validation_speakers=config["validation_speakers"],
         test_speakers=config["test_speakers"],
+        test_lists=manifest_test_lists,
     script:
         "../scripts/build_manifest.py"
