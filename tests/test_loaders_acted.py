@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import SCHEMA
+from snakemake.utils import validate
 
+from xcorpus.config import ConfigError, expand_experiments, with_builtin_feature_sets
 from xcorpus.corpora import CORPORA, cremad, index_corpus, ravdess, savee, tess
 from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA
 
@@ -714,3 +717,36 @@ def test_cli_index_logs_the_ignored_files(tmp_path: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert "TESS: 4 utterances kept, 2 rejected" in captured.out
     assert "TESS: ignored TESS/._OAF_back_angry.wav: AppleDouble metadata file" in captured.err
+
+
+def acted_config(default_config: dict, **experiment) -> dict:
+    """The default config with the four acted corpora as demo corpora and one experiment."""
+    corpora = {c: {"root": f"results/demo/{c}", "demo": True} for c in MAKERS}
+    template = default_config["experiments"][0]
+    return default_config | {"corpora": corpora, "experiments": [template | experiment]}
+
+
+def test_config_accepts_the_acted_corpora(default_config) -> None:
+    config = acted_config(
+        default_config, name="CREMAD_only", train_dataset="CREMAD", difficulty_method="agreement"
+    )
+    validate(config, str(SCHEMA))
+    (experiment,) = expand_experiments(config)
+    assert experiment["test_datasets"] == ["RAVDESS", "SAVEE", "TESS"]
+
+
+def test_config_refuses_what_the_acted_corpora_lack(default_config) -> None:
+    config = acted_config(
+        default_config, name="TESS_only", train_dataset="TESS", difficulty_method="agreement"
+    )
+    validate(config, str(SCHEMA))
+    with pytest.raises(ConfigError, match="needs annotator agreement, which TESS does not have"):
+        expand_experiments(config)
+    config = acted_config(
+        default_config, name="text", train_dataset="CREMAD", modality="text",
+        use_curriculum_learning=False,
+    )  # fmt: skip
+    validate(config, str(SCHEMA))
+    config["features"] = with_builtin_feature_sets(config["features"])
+    with pytest.raises(ConfigError, match="SAVEE is distributed without them"):
+        expand_experiments(config)
