@@ -569,6 +569,7 @@ def make_tess_kaggle(root: Path) -> None:
     write_wav(top / "OAF_Sad" / "OAF_bar_sad.wav", 96000, seed=3)
     write_wav(top / "YAF_neutral" / "YAF_Bean_Neutral.wav", TESS_RATE, seed=4)
     write_wav(top / "OAF_Fear" / "OAF_bite_sad.wav", TESS_RATE, seed=5)
+    write_wav(top / "OAF_angry" / "OAF_cab.wav", TESS_RATE, seed=6)  # emotion: the folder's
     nested = root / "tess toronto emotional speech set data" / KAGGLE_TESS / "OAF_Sad"
     nested.mkdir(parents=True)
     shutil.copy(top / "OAF_Sad" / "OAF_bar_sad.wav", nested / "OAF_bar_sad.wav")
@@ -611,6 +612,7 @@ def test_tess_kaggle_copy(tmp_path: Path, caplog) -> None:
     top = KAGGLE_TESS
     assert by_id(loaded.rows) == [
         tess_row(tmp_path, f"{top}/OAF_Sad/OAF_bar_sad.wav", "OAF_bar_sad", "sad", "sad"),
+        tess_row(tmp_path, f"{top}/OAF_angry/OAF_cab.wav", "OAF_cab_angry", "angry", "angry"),
         tess_row(
             tmp_path,
             f"{top}/YAF_neutral/YAF_Bean_Neutral.wav",
@@ -645,7 +647,7 @@ def test_tess_kaggle_copy(tmp_path: Path, caplog) -> None:
     ]
     index, _ = index_corpus("TESS", tmp_path)
     rates = dict(zip(*index.select(["utt_id", "sample_rate"]).to_pydict().values(), strict=True))
-    assert rates == {"OAF_bar_sad": 96000, "YAF_bean_neutral": 24414}
+    assert rates == {"OAF_bar_sad": 96000, "OAF_cab_angry": 24414, "YAF_bean_neutral": 24414}
 
 
 # ---------------------------------------------------------------------------------------------

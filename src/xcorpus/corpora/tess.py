@@ -19,7 +19,10 @@ Decisions:
 - Labels: neutral, happy, sad, angry kept; disgust, fear, ps rejected. The label comes from the
   file name; where the parent folder is a Kaggle emotion folder (`OAF_Fear`,
   `YAF_pleasant_surprised`, ...), a folder naming another speaker or emotion rejects the file
-  as "file name says <a>, folder <f> says <b>" rather than guessing which is right.
+  as "file name says <a>, folder <f> says <b>" rather than guessing which is right. A name
+  without the emotion (`OAF_back.wav`) is read only inside such a folder, which then gives
+  the emotion (corpora-more.md: "the folder is the only emotion source in some copies");
+  elsewhere it is ignored as a stray name.
 - speaker = SPK; gender F for both (two actresses, aged 64 and 26).
 - transcript = "Say the word <word>" (the carrier phrase of the Northwestern University
   Auditory Test No. 6); language = EN. No official split, no sessions, no V/A/D, no raters.
@@ -43,6 +46,8 @@ NAME_RE = re.compile(
     rf"^(?P<speaker>OAF|YAF)_(?P<word>[a-z]+)_(?P<emotion>{'|'.join(EMOTIONS)})\.wav$",
     re.IGNORECASE,
 )
+# A name without the emotion, which then comes from its Kaggle emotion folder.
+WORD_RE = re.compile(r"^(?P<speaker>OAF|YAF)_(?P<word>[a-z]+)\.wav$", re.IGNORECASE)
 # Kaggle's per-speaker-and-emotion folders; pleasant surprise is spelt two ways.
 FOLDER_RE = re.compile(
     r"^(?P<speaker>OAF|YAF)_(?P<emotion>angry|disgust|fear|happy|neutral|sad"
@@ -51,11 +56,24 @@ FOLDER_RE = re.compile(
 )
 
 
+def _folder_emotion(folder: re.Match[str]) -> str:
+    emotion = folder.group("emotion").lower()
+    return "ps" if emotion.startswith("pleasant") else emotion
+
+
 def _parse(path: Path) -> tuple[str, re.Match[str], str] | str:
     match = NAME_RE.match(path.name)
-    if match is None:
-        return "not a TESS file name (<OAF|YAF>_<word>_<emotion>.wav)"
-    speaker, word, emotion = match.group("speaker", "word", "emotion")
+    if match is not None:
+        speaker, word, emotion = match.group("speaker", "word", "emotion")
+    else:  # a copy that names the emotion in the folder only
+        match, folder = WORD_RE.match(path.name), FOLDER_RE.match(path.parent.name)
+        if match is None or folder is None:
+            return "not a TESS file name (<OAF|YAF>_<word>_<emotion>.wav)"
+        speaker, word, emotion = (
+            match.group("speaker"),
+            match.group("word"),
+            _folder_emotion(folder),
+        )
     emotion = emotion.lower()
     return f"{speaker.upper()}_{word.lower()}_{emotion}", match, emotion
 
@@ -66,9 +84,7 @@ def _folder_conflict(item: Named) -> str | None:
     folder = FOLDER_RE.match(item.path.parent.name)
     if folder is None:
         return None
-    emotion = folder.group("emotion").lower()
-    emotion = "ps" if emotion.startswith("pleasant") else emotion
-    speaker = folder.group("speaker").upper()
+    emotion, speaker = _folder_emotion(folder), folder.group("speaker").upper()
     named = item.utt_id.split("_")
     if (speaker, emotion) == (named[0], named[2]):
         return None
