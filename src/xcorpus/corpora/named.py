@@ -9,7 +9,8 @@ utterance gets the same id from every re-packaging. The rules (corpora-more.md Â
 - AppleDouble `._*` files and names outside the corpus's grammar define no utterance: they are
   ignored and named in the indexing log (logger `xcorpus.corpora`), not rejected.
 - A name found twice with byte-identical contents (the Kaggle RAVDESS copy holds every file
-  twice) is one utterance, read from the first path in sorted order; the copy is logged.
+  twice) is one utterance, read from the path the walk meets first (a folder's files, then its
+  subfolders, each in name order); the copy is logged.
   Different contents under one id are a rejected duplicate, as for the other corpora.
 - Every other matching file is one entry of the accounting (Loaded.entries).
 """
@@ -44,7 +45,8 @@ Parser = Callable[[Path], tuple[str, re.Match[str], str] | str]
 
 
 def audio_files(root: Path, suffix: str = ".wav") -> list[Path]:
-    """Every file under `root` whose name ends in `suffix` (any case), in sorted path order."""
+    """Every file under `root` whose name ends in `suffix` (any case), in walk order: a
+    folder's files, then its subfolders, each sorted by name."""
     found = []
     for folder, dirs, files in os.walk(root):
         dirs.sort()
