@@ -281,6 +281,7 @@ def test_cremad_git_lfs_pointer_stops_indexing(tmp_path: Path) -> None:
         ('"ActorID","Age","Race"\n1001,51,"Asian"\n', "has no column Sex"),
         ('"ActorID","Age","Sex"\n1001,51,"M"\n', r"malformed speaker row VideoDemographics\.csv:2"),
         ('"ActorID","Age","Sex"\n1001,"Male"\n', r"malformed speaker row VideoDemographics\.csv:2"),
+        ('"ActorID","Sex"\n1001,"Male"\n1001,"Female"\n', r"actor 1001 listed again.*csv:3"),
     ],
 )
 def test_cremad_bad_speaker_table_is_an_error(tmp_path: Path, text: str, error: str) -> None:

@@ -21,7 +21,8 @@ Decisions:
 - speaker = ActorID; gender from `VideoDemographics.csv` `Sex` (Male -> M, Female -> F), None
   without that file or for an actor it does not list. A row whose `Sex` is neither, or with
   the wrong number of fields, is a ValueError naming file and line (a speaker table, not a
-  label file: a wrong row would silently mislabel every clip of the actor).
+  label file: a wrong row would silently mislabel every clip of the actor); so is an actor
+  listed twice with two genders.
 - transcript = the sentence of the `SEN` code (the README's twelve, without a final stop);
   language = EN.
 - Rater statistics, from `tabulatedVotes.csv` when present, voice-only rows (row name
@@ -124,7 +125,10 @@ def _genders(path: Path | None, root: Path) -> dict[str, str]:
                 raise ValueError(
                     f"CREMAD: malformed speaker row {shown}:{reader.line_num}: {fields}"
                 )
-            genders[record["ActorID"]] = GENDERS[record["Sex"]]
+            actor, gender = record["ActorID"], GENDERS[record["Sex"]]
+            if genders.setdefault(actor, gender) != gender:
+                raise ValueError(f"CREMAD: actor {actor} listed again, with another Sex, at "
+                                 f"{shown}:{reader.line_num}")  # fmt: skip
     return genders
 
 
