@@ -127,8 +127,10 @@ def _genders(path: Path | None, root: Path) -> dict[str, str]:
                 )
             actor, gender = record["ActorID"], GENDERS[record["Sex"]]
             if genders.setdefault(actor, gender) != gender:
-                raise ValueError(f"CREMAD: actor {actor} listed again, with another Sex, at "
-                                 f"{shown}:{reader.line_num}")  # fmt: skip
+                where = f"{shown}:{reader.line_num}"
+                raise ValueError(
+                    f"CREMAD: actor {actor} listed again, with another Sex, at {where}"
+                )
     return genders
 
 
