@@ -200,8 +200,8 @@ def write_ravdess(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> Non
         actor = u.speaker.name
         name = f"03-0{2 if song else 1}-{emotion}-{intensity}-{statement}-{repetition}-{actor}"
         folder = "Audio_Song_Actors_01-24" if song else "Audio_Speech_Actors_01-24"
-        _wav(root / folder / f"Actor_{actor}" / f"{name}.wav", u.audio, RAVDESS_RATE,
-             channels=2 if first_speech and not song else 1)  # fmt: skip
+        channels = 2 if first_speech and not song else 1
+        _wav(root / folder / f"Actor_{actor}" / f"{name}.wav", u.audio, RAVDESS_RATE, channels)
         first_speech = first_speech and song
     speech = root / "Audio_Speech_Actors_01-24"
     if (speech / "Actor_01").is_dir():
@@ -274,8 +274,8 @@ def write_tess(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> None:
         emotion = u.label or u.raw
         outlier = emotion == "fear" and not outlier_done
         word = takes.draw(u.speaker, emotion, list(TESS_WORDS), prefer="food" if outlier else None)
-        _wav(root / "TESS" / f"{u.speaker.name}_{word}_{emotion}.wav", u.audio,
-             96000 if outlier else TESS_RATE)  # fmt: skip
+        rate = 96000 if outlier else TESS_RATE
+        _wav(root / "TESS" / f"{u.speaker.name}_{word}_{emotion}.wav", u.audio, rate)
         outlier_done = outlier_done or outlier
     first = sorted((root / "TESS").iterdir())[0]
     (root / "TESS" / f"._{first.name}").write_bytes(APPLE_DOUBLE)
