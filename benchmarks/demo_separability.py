@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xcorpus.corpora.demo import CORPORA, DemoSettings, generate, write_demo
+from xcorpus.corpora.demo import DemoSettings, generate, write_demo
+from xcorpus.corpora.demo.design import SEED_CORPORA as CORPORA
 from xcorpus.labels import CLASSES
 
 

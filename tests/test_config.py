@@ -95,8 +95,8 @@ def test_feature_set_names_that_are_no_safe_path_are_refused(default_config, nam
 
 def test_schema_rejects_unknown_corpus(default_config):
     config = copy.deepcopy(default_config)
-    config["corpora"]["RAVDESS"] = {"root": "x"}
-    with pytest.raises(WorkflowError, match="RAVDESS"):
+    config["corpora"]["NOT_A_CORPUS"] = {"root": "x"}
+    with pytest.raises(WorkflowError, match="NOT_A_CORPUS"):
         validate(config, str(SCHEMA))
 
 

@@ -249,3 +249,13 @@ def test_hashes_are_of_the_decoded_segment(tmp_path):
 def test_model_names_from_directories_and_hub_ids():
     assert model_name("iic/emotion2vec_plus_large") == "emotion2vec_plus_large"
     assert model_name("/models/Emotion2vec_Base/") == "emotion2vec_base"
+
+
+def test_a_corpus_without_transcripts_is_checked_like_the_others(corpora):
+    """SAVEE ships no transcripts: its column is all null, which must not stop the report."""
+    corpora.add("MSPI", [("m1", "a", 1, 11, None), ("m2", "b", 1, 12, None)])
+    rows = report(corpora, experiment(["IEMO"], ["MSPI", "CMUMOSEI"]), CLEAN)
+    assert [(r["check"], r["count"]) for r in rows if r["check"] != "same_transcript"] == [
+        ("speaker_overlap", 0), ("same_audio", 0), ("same_audio_between_tests", 0),
+        ("pretrained_on", 0),
+    ]  # fmt: skip

@@ -213,7 +213,8 @@ def _rows(
         if rows[column].isna().any():
             first = rows[rows[column].isna()].iloc[0]
             raise ValueError(f"manifest utterance {first['utt_id']} of {first['corpus']} {what}")
-    return rows.assign(text=rows["transcript"].map(normalise_transcript))
+    # A corpus without any transcript (SAVEE) gives NaN, not None, once concatenated.
+    return rows.assign(text=rows["transcript"].map(normalise_transcript, na_action="ignore"))
 
 
 def _partitions(

@@ -41,7 +41,8 @@ INDEX_SCHEMA = pa.schema(
         pa.field("transcript", pa.string()),
         # Recording condition: IEMO improvised | scripted, MSPI P | R | S | T; else null.
         pa.field("condition", pa.string()),
-        # Spoken language where the corpus gives it (SAMSEMO EN | DE | ES | PL | KO); else null.
+        # Spoken language where the corpus gives it (SAMSEMO EN | DE | ES | PL | KO) or has
+        # one (EN: CREMAD, RAVDESS, SAVEE, TESS); else null.
         pa.field("language", pa.string()),
         # Annotation statistics from the per-evaluator lines (IEMO, MSPI); null where the
         # corpus publishes none. n_raters: distinct non-self evaluators with a categorical

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from xcorpus.corpora import cmumosei, iemocap, mspimprov, msppodcast, samsemo
+from xcorpus.corpora import (
+    cmumosei,
+    cremad,
+    iemocap,
+    mspimprov,
+    msppodcast,
+    ravdess,
+    samsemo,
+    savee,
+    tess,
+)
 from xcorpus.corpora.base import TEXT_ENCODING, CorpusSpec, to_tables
 from xcorpus.corpora.probe import check_audio
 from xcorpus.corpora.splits import group_by_speaker
@@ -15,7 +25,10 @@ from xcorpus.tables import with_index_metadata
 
 CORPORA: dict[str, CorpusSpec] = {
     spec.name: spec
-    for spec in (iemocap.SPEC, mspimprov.SPEC, msppodcast.SPEC, cmumosei.SPEC, samsemo.SPEC)
+    for spec in (
+        *(iemocap.SPEC, mspimprov.SPEC, msppodcast.SPEC, cmumosei.SPEC, samsemo.SPEC),
+        *(cremad.SPEC, ravdess.SPEC, savee.SPEC, tess.SPEC),
+    )
 }
 
 

@@ -1,6 +1,6 @@
 """What the demo corpora say and how: emotion prototypes, corpus styles, speakers, utterances.
 
-All five corpora share one set of emotion prototypes (drawn from the seed alone) and differ
+All corpora share one set of emotion prototypes (drawn from the seed alone) and differ
 in speakers, expression style, small class-specific offsets and recording channel, the recipe
 that gives a realistic cross-corpus picture: a
 classifier learns inside a corpus and loses part of it in another, and pooling several source
@@ -20,9 +20,15 @@ rumble). Without them a model pooled from IEMO+MSPI+MSPP did no better than IEMO
 unseen corpus, because nothing in the pooled data varied along the directions in which the
 unseen corpus's channel shifts the features. The podcast style is 0.8 (the prototype had 0.7)
 to keep MSP-Podcast's in-corpus UAR above 0.6 with those chains.
+
+The acted corpora (CREMAD, RAVDESS, SAVEE, TESS) are studio recordings in the acted style of
+IEMOCAP, each with its own level and class offsets; their speakers are the real casts where
+the file names fix them (RAVDESS actors 01-24, SAVEE's four men, TESS's two women), and every
+speaker performs every class, as in the real recording scripts.
 """
 
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +38,10 @@ from xcorpus.corpora.demo.text import transcript
 from xcorpus.corpora.demo.voice import VoiceParams
 from xcorpus.labels import CLASSES
 
-CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO")
+SEED_CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO")
+# Acted studio corpora whose file names are their labels (layouts in acted.py).
+ACTED = ("CREMAD", "RAVDESS", "SAVEE", "TESS")
+CORPORA = (*SEED_CORPORA, *ACTED)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,11 @@ class Profile:
     raters: tuple[int, int] = (0, 0)  # V/A/D raters per utterance (min, max)
     level_db: float = 0.0  # recording level relative to voice.NOMINAL_DBFS
     own_mics: bool = False  # every speaker (podcast, video) recorded through its own chain
+    # Fixed speakers (name, gender) of corpora with a known cast; empty: drawn per corpus.
+    roster: tuple[tuple[str, str], ...] = ()
+    # Acted corpora: every speaker performs every class, so speakers are dealt round-robin
+    # within each class (the file-name grammars hold a fixed number of takes per class).
+    balanced: bool = False
 
 
 PROFILES = {
@@ -176,6 +190,46 @@ PROFILES = {
         dropped_weights=(0.35, 0.15, 0.1, 0.1, 0.1, 0.05, 0.15),
         level_db=-3.0,
         own_mics=True,
+    ),
+    # Acted corpora, recorded in studios: the shares follow the real class counts.
+    "CREMAD": Profile(
+        style=1.5,
+        channel="studio",
+        shares=(0.22, 0.26, 0.26, 0.26),
+        dropped=("DIS", "FEA"),
+        dropped_weights=(0.5, 0.5),
+        level_db=-4.0,
+        balanced=True,
+    ),
+    "RAVDESS": Profile(
+        style=1.5,
+        channel="studio",
+        shares=(1 / 7, 2 / 7, 2 / 7, 2 / 7),  # neutral has half the takes (no strong intensity)
+        dropped=("02", "06", "07", "08", "song"),
+        dropped_weights=(0.25, 0.2, 0.2, 0.2, 0.15),
+        level_db=1.0,
+        roster=tuple((f"{a:02d}", "M" if a % 2 else "F") for a in range(1, 25)),
+        balanced=True,
+    ),
+    "SAVEE": Profile(
+        style=1.5,
+        channel="studio",
+        shares=(0.4, 0.2, 0.2, 0.2),  # 30 neutral sentences per speaker, 15 of the others
+        dropped=("d", "f", "su"),
+        dropped_weights=(1 / 3, 1 / 3, 1 / 3),
+        level_db=2.0,
+        roster=(("DC", "M"), ("JE", "M"), ("JK", "M"), ("KL", "M")),
+        balanced=True,
+    ),
+    "TESS": Profile(
+        style=1.5,
+        channel="studio",
+        shares=(0.25, 0.25, 0.25, 0.25),
+        dropped=("disgust", "fear", "ps"),
+        dropped_weights=(1 / 3, 1 / 3, 1 / 3),
+        level_db=-1.0,
+        roster=(("OAF", "F"), ("YAF", "F")),
+        balanced=True,
     ),
 }
 
@@ -247,7 +301,10 @@ def plan_corpus(corpus: str, settings: DemoSettings) -> list[Utterance]:
     items += [(None, code) for code in dropped]
     order = rng.permutation(len(items))
     n_hidden = max(1, round(0.03 * len(items))) if hidden else 0
-    assigned = [speakers[i % len(speakers)] for i in rng.permutation(len(items) - n_hidden)]
+    if profile.balanced:
+        assigned = _dealt([items[i][1] for i in order], speakers, rng)
+    else:
+        assigned = [speakers[i % len(speakers)] for i in rng.permutation(len(items) - n_hidden)]
     assigned += [hidden[i % len(hidden)] for i in range(n_hidden)]
 
     plan = []
@@ -282,11 +339,26 @@ def _class_counts(shares: tuple[float, ...], total: int) -> list[int]:
     return [c for c, n in enumerate(counts) for _ in range(n)]
 
 
+def _dealt(codes: list[str], speakers: list[Speaker], rng: np.random.Generator) -> list[Speaker]:
+    """A speaker per utterance (in order of `codes`, its native code), dealt in turn within
+    each code from a random first speaker, so no speaker gets more than its share of a code."""
+    start = {code: int(rng.integers(len(speakers))) for code in sorted(set(codes))}
+    dealt: Counter[str] = Counter()
+    assigned = []
+    for code in codes:
+        assigned.append(speakers[(start[code] + dealt[code]) % len(speakers)])
+        dealt[code] += 1
+    return assigned
+
+
 def _speakers(
     corpus: str, utterances: int, rng: np.random.Generator
 ) -> tuple[list[Speaker], list[Speaker]]:
     """The corpus's known speakers and, for MSP-Podcast, a few whose id is 'Unknown'."""
-    if corpus in ("IEMO", "MSPI"):
+    roster = PROFILES[corpus].roster
+    if roster:
+        names = [(name, g, i) for i, (name, g) in enumerate(roster)]
+    elif corpus in ("IEMO", "MSPI"):
         sessions = 5 if corpus == "IEMO" else 6
         names = [
             (f"Ses{s:02d}_{g}" if corpus == "IEMO" else f"{g}{s:02d}", g, s)
@@ -308,6 +380,8 @@ def _corpus_speaker_ids(corpus: str, n: int, rng: np.random.Generator) -> list[s
     """MSP-Podcast speaker numbers, YouTube-like video ids, SAMSEMO source-video ids."""
     if corpus == "MSPP":
         return [str(i) for i in sorted(rng.choice(np.arange(1, 1800), n, replace=False))]
+    if corpus == "CREMAD":  # actors are numbered from 1001
+        return [str(1001 + i) for i in range(n)]
     if corpus == "SAMSEMO":
         alphabet = np.array(list("abcdefghijklmnopqrstuvwxyz0123456789"))
         return ["".join(rng.choice(alphabet, 10)) for _ in range(n)]
