@@ -2,7 +2,10 @@
 
 Every audio backend sees the same signal: segments are cut by frame index (seeking, so a
 one-hour CMU-MOSEI video wav is never read whole for a five-second segment), channels are
-averaged, and other rates are resampled with a polyphase filter. Content hashes of exactly
+averaged, and other rates are resampled with a polyphase filter. WAV/FLAC are read with
+soundfile; the audio stream of an MP4 video (MELD's 48 kHz AAC, 2 or 6 channels) is decoded
+with PyAV, whose wheels carry FFmpeg, as the samples FFmpeg's decoder gives (whole: MP4 clips
+are short), then averaged and resampled the same way. Content hashes of exactly
 that signal let the leakage report find the same audio under another name, path or format.
 """
 
@@ -23,8 +26,52 @@ SAMPLE_RATE = 16000
 SEGMENT_END_TOLERANCE_S = 0.25
 
 
+# Files whose audio is a stream inside a video container, decoded by decode_container.
+CONTAINER_SUFFIXES = frozenset({".mp4"})
+
+
 class AudioError(Exception):
     """Audio that cannot give the requested samples; the message names the file."""
+
+
+def is_container(path: str | Path) -> bool:
+    """Whether `path` is read by decode_container rather than soundfile."""
+    return Path(path).suffix.lower() in CONTAINER_SUFFIXES
+
+
+def decode_container(path: str | Path) -> tuple[np.ndarray, int]:
+    """(frames x channels float32 samples, sample rate) of the first audio stream of `path`.
+
+    An AudioError names the file when it has no audio stream or does not decode (a truncated
+    or corrupt clip, like MELD's train dia125_utt3).
+    """
+    import av  # imported here: the config checks and WAV-only runs never need FFmpeg
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise AudioError(f"{path}: no audio stream")
+            stream = container.streams.audio[0]
+            channels = stream.codec_context.layout.nb_channels
+            rate = stream.codec_context.sample_rate
+            blocks = [_frame_samples(frame, channels) for frame in container.decode(stream)]
+    except av.FFmpegError as e:  # FFmpeg's own words, without the errno and path it repeats
+        raise AudioError(f"{path}: does not decode ({e.strerror or e})") from e
+    if not blocks:
+        return np.zeros((0, channels), np.float32), rate
+    return np.concatenate(blocks, axis=0), rate
+
+
+def _frame_samples(frame, channels: int) -> np.ndarray:
+    """One decoded frame as (samples, channels) float32 in [-1, 1], planar or packed."""
+    data = frame.to_ndarray()
+    data = data if frame.format.is_planar else data.reshape(-1, channels).T
+    if np.issubdtype(data.dtype, np.integer):
+        if data.dtype == np.uint8:  # unsigned 8-bit PCM is centred on 128
+            data = data.astype(np.float32) - 128.0
+            return (data / 128.0).T
+        return (data.astype(np.float32) / float(-np.iinfo(data.dtype).min)).T
+    return data.astype(np.float32, copy=False).T
 
 
 def read_utterance(
@@ -37,6 +84,10 @@ def read_utterance(
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
+    if is_container(path):
+        samples, file_rate = decode_container(path)
+        first, last = _frame_range(path, len(samples), file_rate, start_s, end_s)
+        return _mono(samples[first:last], file_rate, rate)
     try:
         with sf.SoundFile(path) as f:
             first, last = _frame_range(path, f.frames, f.samplerate, start_s, end_s)
@@ -47,6 +98,11 @@ def read_utterance(
         raise AudioError(f"{path}: unreadable audio ({e})") from e
     if len(frames) < last - first:
         raise AudioError(f"{path}: truncated, got {len(frames)} of {last - first} frames")
+    return _mono(frames, file_rate, rate)
+
+
+def _mono(frames: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
+    """(frames x channels) samples averaged over channels and resampled to `rate`."""
     signal = frames.mean(axis=1, dtype=np.float32)
     if file_rate != rate:
         from scipy.signal import resample_poly  # imported here: it takes ~1 s to import

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from xcorpus.corpora import cmumosei, iemocap, mspimprov, msppodcast, samsemo
+from xcorpus.corpora import cmumosei, emodb, esd, iemocap, meld, mspimprov, msppodcast, samsemo
 from xcorpus.corpora.base import TEXT_ENCODING, CorpusSpec, to_tables
 from xcorpus.corpora.probe import check_audio
 from xcorpus.corpora.splits import group_by_speaker
@@ -15,11 +15,22 @@ from xcorpus.tables import with_index_metadata
 
 CORPORA: dict[str, CorpusSpec] = {
     spec.name: spec
-    for spec in (iemocap.SPEC, mspimprov.SPEC, msppodcast.SPEC, cmumosei.SPEC, samsemo.SPEC)
+    for spec in (
+        iemocap.SPEC,
+        mspimprov.SPEC,
+        msppodcast.SPEC,
+        cmumosei.SPEC,
+        samsemo.SPEC,
+        meld.SPEC,
+        emodb.SPEC,
+        esd.SPEC,
+    )
 }
 
 
 SPLITS = ("official", "speaker")
+# Ignored files named in the index footer (and so in the indexing log); the rest are counted.
+IGNORED_SHOWN = 20
 
 
 def index_corpus(
@@ -59,6 +70,9 @@ def index_corpus(
             f"({rejects.num_rows} rejected)"
         )
     metadata = summary(name, root, loaded.variant, index, rejects)
+    if loaded.ignored:  # only loaders that search for files by name have any
+        shown = sorted(loaded.ignored)
+        metadata["ignored"] = {"count": len(shown), "examples": shown[:IGNORED_SHOWN]}
     return with_index_metadata(index, metadata), rejects
 
 
