@@ -116,6 +116,8 @@ def _read_split(
             loaded.malformed(str(e), source)
             continue
         utt_id = f"{split}_dia{dialogue}_utt{utterance}"
+        name = f"dia{dialogue}_utt{utterance}.mp4"
+        used.add(name)  # its clip is accounted for by the row, whatever becomes of the row
         code = rec["Emotion"].strip().lower()
         if loaded.duplicate(utt_id, code, source):
             continue
@@ -126,8 +128,6 @@ def _read_split(
             reason = f"no clip folder {CLIP_FOLDERS[split]} under {root}"
             loaded.reject(utt_id, reason, code, source)
             continue
-        name = f"dia{dialogue}_utt{utterance}.mp4"
-        used.add(name)
         loaded.rows.append(
             {
                 "utt_id": utt_id,

@@ -1,6 +1,6 @@
 """What the demo corpora say and how: emotion prototypes, corpus styles, speakers, utterances.
 
-All five corpora share one set of emotion prototypes (drawn from the seed alone) and differ
+All corpora share one set of emotion prototypes (drawn from the seed alone) and differ
 in speakers, expression style, small class-specific offsets and recording channel, the recipe
 that gives a realistic cross-corpus picture: a
 classifier learns inside a corpus and loses part of it in another, and pooling several source
@@ -27,12 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xcorpus.corpora import emodb, esd
 from xcorpus.corpora.demo.channels import CHANNELS
 from xcorpus.corpora.demo.text import transcript
 from xcorpus.corpora.demo.voice import VoiceParams
 from xcorpus.labels import CLASSES
 
-CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO")
+CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO", "MELD", "EMODB", "ESD")
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,41 @@ PROFILES = {
         level_db=-3.0,
         own_mics=True,
     ),
+    "MELD": Profile(
+        style=1.2,  # sitcom acting
+        channel="tv",
+        shares=(0.42, 0.25, 0.13, 0.20),
+        dropped=("surprise", "fear", "disgust"),
+        dropped_weights=(0.7, 0.15, 0.15),
+        level_db=-1.0,
+    ),
+    "EMODB": Profile(
+        style=1.6,  # acted, chosen for high recognition rates
+        channel="studio",
+        shares=(0.24, 0.22, 0.19, 0.35),
+        dropped=("L", "E", "A"),
+        dropped_weights=(0.41, 0.24, 0.35),
+        level_db=2.0,
+    ),
+    "ESD": Profile(
+        style=1.3,  # read parallel sentences, acted
+        channel="studio",
+        shares=(0.25, 0.25, 0.25, 0.25),
+        dropped=("Surprise",),
+        dropped_weights=(1.0,),
+        level_db=-1.5,
+    ),
 }
+# Corpora whose speakers are a fixed cast, (name, gender) as their loaders know them; the voices
+# take those genders (MELD ships no gender: its characters' are used for the voices only).
+ROSTERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "EMODB": tuple(emodb.GENDERS.items()),
+    "ESD": tuple((speaker, gender) for speaker, (gender, _) in esd.SPEAKERS.items()),
+    "MELD": (
+        ("Rachel", "F"), ("Monica", "F"), ("Phoebe", "F"), ("Ross", "M"), ("Chandler", "M"),
+        ("Joey", "M"), ("Janice", "F"), ("Gunther", "M"), ("Mr. Geller", "M"), ("Emily", "F"),
+    ),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -286,7 +321,9 @@ def _speakers(
     corpus: str, utterances: int, rng: np.random.Generator
 ) -> tuple[list[Speaker], list[Speaker]]:
     """The corpus's known speakers and, for MSP-Podcast, a few whose id is 'Unknown'."""
-    if corpus in ("IEMO", "MSPI"):
+    if corpus in ROSTERS:
+        names = [(name, g, i) for i, (name, g) in enumerate(ROSTERS[corpus])]
+    elif corpus in ("IEMO", "MSPI"):
         sessions = 5 if corpus == "IEMO" else 6
         names = [
             (f"Ses{s:02d}_{g}" if corpus == "IEMO" else f"{g}{s:02d}", g, s)

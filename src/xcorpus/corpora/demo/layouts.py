@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 import soundfile as sf
 
+from xcorpus.corpora.demo import more
 from xcorpus.corpora.demo.design import Utterance, rng_for
 from xcorpus.corpora.demo.render import DemoCorpus
 from xcorpus.corpora.demo.voice import FS
@@ -30,6 +31,9 @@ def write_layout(demo: DemoCorpus, root: Path) -> None:
         "MSPP": _write_msp_podcast,
         "CMUMOSEI": _write_cmu_mosei,
         "SAMSEMO": _write_samsemo,
+        "MELD": more.write_meld,
+        "EMODB": more.write_emodb,
+        "ESD": more.write_esd,
     }
     writers[demo.name](demo, root, rng_for(demo.settings.seed, demo.name, "layout"))
 
