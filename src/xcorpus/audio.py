@@ -39,11 +39,13 @@ def is_container(path: str | Path) -> bool:
     return Path(path).suffix.lower() in CONTAINER_SUFFIXES
 
 
-def decode_container(path: str | Path) -> tuple[np.ndarray, int]:
-    """(frames x channels float32 samples, sample rate) of the first audio stream of `path`.
+def decode_container(path: str | Path) -> tuple[np.ndarray, int, int]:
+    """(mono float32 samples, sample rate, channel count) of the first audio stream of `path`.
 
-    An AudioError names the file when it has no audio stream or does not decode (a truncated
-    or corrupt clip, like MELD's train dia125_utt3).
+    Channels are averaged frame by frame as they are decoded, so a five-minute 5.1 clip holds
+    one channel's samples in memory, not six. An AudioError names the file when it has no
+    audio stream or does not decode (a truncated or corrupt clip, like MELD's train
+    dia125_utt3).
     """
     import av  # imported here: the config checks and WAV-only runs never need FFmpeg
 
@@ -54,24 +56,22 @@ def decode_container(path: str | Path) -> tuple[np.ndarray, int]:
             stream = container.streams.audio[0]
             channels = stream.codec_context.layout.nb_channels
             rate = stream.codec_context.sample_rate
-            blocks = [_frame_samples(frame, channels) for frame in container.decode(stream)]
+            blocks = [_frame_mono(frame, channels) for frame in container.decode(stream)]
     except av.FFmpegError as e:  # FFmpeg's own words, without the errno and path it repeats
         raise AudioError(f"{path}: does not decode ({e.strerror or e})") from e
-    if not blocks:
-        return np.zeros((0, channels), np.float32), rate
-    return np.concatenate(blocks, axis=0), rate
+    mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    return mono, rate, channels
 
 
-def _frame_samples(frame, channels: int) -> np.ndarray:
-    """One decoded frame as (samples, channels) float32 in [-1, 1], planar or packed."""
+def _frame_mono(frame, channels: int) -> np.ndarray:
+    """One decoded frame (planar or packed, float or integer) as mono float32 in [-1, 1]."""
     data = frame.to_ndarray()
     data = data if frame.format.is_planar else data.reshape(-1, channels).T
-    if np.issubdtype(data.dtype, np.integer):
-        if data.dtype == np.uint8:  # unsigned 8-bit PCM is centred on 128
-            data = data.astype(np.float32) - 128.0
-            return (data / 128.0).T
-        return (data.astype(np.float32) / float(-np.iinfo(data.dtype).min)).T
-    return data.astype(np.float32, copy=False).T
+    if data.dtype == np.uint8:  # unsigned 8-bit PCM is centred on 128
+        data = (data.astype(np.float32) - 128.0) / 128.0
+    elif np.issubdtype(data.dtype, np.integer):
+        data = data.astype(np.float32) / float(-np.iinfo(data.dtype).min)
+    return data.T.mean(axis=1, dtype=np.float32)
 
 
 def read_utterance(
@@ -85,9 +85,9 @@ def read_utterance(
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
     if is_container(path):
-        samples, file_rate = decode_container(path)
-        first, last = _frame_range(path, len(samples), file_rate, start_s, end_s)
-        return _mono(samples[first:last], file_rate, rate)
+        mono, file_rate, _ = decode_container(path)
+        first, last = _frame_range(path, len(mono), file_rate, start_s, end_s)
+        return _resampled(mono[first:last], file_rate, rate)
     try:
         with sf.SoundFile(path) as f:
             first, last = _frame_range(path, f.frames, f.samplerate, start_s, end_s)
@@ -98,12 +98,11 @@ def read_utterance(
         raise AudioError(f"{path}: unreadable audio ({e})") from e
     if len(frames) < last - first:
         raise AudioError(f"{path}: truncated, got {len(frames)} of {last - first} frames")
-    return _mono(frames, file_rate, rate)
+    return _resampled(frames.mean(axis=1, dtype=np.float32), file_rate, rate)
 
 
-def _mono(frames: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
-    """(frames x channels) samples averaged over channels and resampled to `rate`."""
-    signal = frames.mean(axis=1, dtype=np.float32)
+def _resampled(signal: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
+    """Mono samples at `file_rate` resampled to `rate` (unchanged when they are equal)."""
     if file_rate != rate:
         from scipy.signal import resample_poly  # imported here: it takes ~1 s to import
 

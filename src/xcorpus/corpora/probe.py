@@ -72,11 +72,10 @@ def _decoded_header(path: str) -> Header:
     if not os.path.isfile(path):
         return Header(error="missing")
     try:
-        samples, rate = decode_container(path)
+        mono, rate, channels = decode_container(path)
     except AudioError as error:
         return Header(error=str(error).removeprefix(f"{path}: "))
-    silent = not np.any(samples.mean(axis=1) != 0)
-    return Header(rate, samples.shape[1], samples.shape[0], silent=silent)
+    return Header(rate, channels, len(mono), silent=not np.any(mono != 0))
 
 
 def _truncation(log: str) -> str | None:
@@ -126,8 +125,8 @@ def _silent(path: str, first: int, last: int, header: Header) -> bool:
     if is_container(path):
         if header.silent is not None and (first, last) == (0, header.frames):
             return header.silent
-        samples, _ = decode_container(path)
-        return not np.any(samples[first:last].mean(axis=1) != 0)
+        mono, _, _ = decode_container(path)
+        return not np.any(mono[first:last] != 0)
     with sf.SoundFile(path) as f:
         f.seek(first)
         for block in f.blocks(SILENCE_BLOCK_FRAMES, frames=last - first, dtype="float32"):
