@@ -18,8 +18,10 @@ Decisions:
 - Labels (lower-cased): neutral -> neutral, joy -> happy, sadness -> sad, anger -> angry;
   surprise, fear, disgust are rejected as "label <name> not in the 4 classes".
 - speaker = the Speaker column as written (a character name; generic names such as `Man` are one
-  speaker across the show), gender None (MELD ships none). split = the CSV's split. language =
-  EN. transcript = Utterance, stripped. No sessions, V/A/D or rater statistics.
+  speaker across the show; an empty one -> `unknown:<utt_id>`, never merged); spelling variants
+  (`Phoebe Sr` / `Phoebe Sr.`) are not merged. gender None (MELD ships none). split = the CSV's
+  split. language = EN. transcript = Utterance, stripped. No sessions, V/A/D or rater
+  statistics.
 - Text: UTF-8, or cp1252 where it does not decode as UTF-8; then the typographic characters the
   2018 CSVs store as C1 control characters are replaced as MELD's own fix (PR #28) does
   (U+0085 -> ..., U+0091-U+0094 -> quotes, U+0096/U+0097 -> dashes, U+00A0 -> space), in
@@ -28,6 +30,9 @@ Decisions:
   clip (dev dia110_utt7) or one that does not decode (train dia125_utt3) is rejected with its
   reason; `channels` is the AAC stream's (2 or 6), before downmixing. A split whose clip folder
   is nowhere under the root has all its rows rejected ("no clip folder ...").
+  No duration cap: the 0.064 s clips decode to whole AAC frames (85 ms) and are kept, and so
+  are the wrongly cut 4-5 minute test clips (dia38_utt4, dia220_utt0), as released. The
+  5.1 channel order (UNCONFIRMED) does not matter here: every channel is averaged.
 - The official splits are not speaker-disjoint (the six main characters are in all three), so
   training on MELD needs `corpora.MELD.splits: speaker` (refused before any job otherwise);
   as a test corpus it is used whole and its split does not matter.
@@ -132,7 +137,7 @@ def _read_split(
             {
                 "utt_id": utt_id,
                 "audio_path": str(folder / name),
-                "speaker": rec["Speaker"].translate(TYPOGRAPHY).strip(),
+                "speaker": rec["Speaker"].translate(TYPOGRAPHY).strip() or f"unknown:{utt_id}",
                 "gender": None,
                 "split": split,
                 "label": label,
