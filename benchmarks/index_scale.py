@@ -1,17 +1,20 @@
-"""Time `index_corpus` on synthetic layouts: MSP-Podcast at 25k and 250k rows, or CREMA-D at
-a tenth of and at its full size (7,442 wavs).
+"""Time `index_corpus` on synthetic corpus layouts at full size and at a tenth of it.
 
-Usage: python benchmarks/index_scale.py [--corpus MSPP|CREMAD] [--rows N] [--small N]
-           [--workers 0] [--dir DIR]
-MSPP: builds Labels/labels_consensus.csv, Audios/*.wav (one tiny wav hard-linked to every name,
-so the layout takes seconds to write) and Transcripts/*.txt for a quarter of the utterances, and
-with --workers N a v1.11 Labels/labels_detailed.csv of N annotator rows per utterance. CREMAD:
-AudioWAV/<actor>_<SEN>_<EMO>_<LVL>.wav named as the release names them (82 per actor), hard-
-linked the same way, with VideoDemographics.csv and a tabulatedVotes.csv of three rows per
-clip. Each layout is indexed in a fresh process, reporting seconds and peak RSS, and the time
-of the sources fingerprint the workflow takes of the corpus at every Snakemake start. Time and
-memory should grow no faster than the row count; the target is 250k MSPP rows in under 60 s on
-2 cores.
+Usage: python benchmarks/index_scale.py [--corpus MSPP|ESD|MELD|CREMAD] [--rows N] [--small N]
+                                        [--workers 0] [--dir DIR]
+MSPP (default 250k / 25k rows): Labels/labels_consensus.csv, Audios/*.wav (one tiny wav
+hard-linked to every name, so the layout takes seconds to write) and Transcripts/*.txt for a
+quarter of the utterances, and with --workers N a v1.11 Labels/labels_detailed.csv of N
+annotator rows per utterance. ESD (35,000 / 3,500 files, the full corpus): the official split
+folders with a hard-linked 1 s wav and the 20 speakers' text files. MELD (13,708 / 1,371 rows,
+the three CSVs' size): the CSVs and one MP4 clip per row, hard links to a 3.2 s (MELD's mean
+duration) 48 kHz AAC clip, 5.1 for most rows and stereo for every eighth, so indexing decodes
+every clip as it does for the real corpus. CREMAD (7,442 / 744 wavs): AudioWAV/ named as the
+release names them (82 per actor), hard-linked the same way, with VideoDemographics.csv and a
+tabulatedVotes.csv of three rows per clip. Each layout is indexed in a fresh process: seconds,
+peak RSS, and the time of the sources fingerprint the workflow takes at every Snakemake start.
+Time and memory should grow no faster than the row count; the MSPP target is 250k rows in
+under 60 s on 2 cores.
 """
 
 import argparse
@@ -37,7 +40,7 @@ LEVELS = ("LO", "MD", "HI")
 LINKS_PER_TEMPLATE = 50_000
 
 
-def build_layout(root: Path, rows: int, workers: int) -> None:
+def build_mspp(root: Path, rows: int, workers: int) -> None:
     """An MSP-Podcast release 1.12 layout with `rows` label rows, all with audio, and `workers`
     detailed annotator rows per utterance (none when 0)."""
     audios = root / "Audios"
@@ -65,6 +68,65 @@ def build_layout(root: Path, rows: int, workers: int) -> None:
         write_detailed(root / "Labels" / "labels_detailed.csv", rows, workers)
 
 
+def _linked(template: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.link(template, path)
+
+
+def build_esd(root: Path, rows: int, workers: int) -> None:
+    """ESD's official layout holding the first `rows` of its 35,000 files (speaker by speaker,
+    350 sentences of each emotion) and each speaker's UTF-8 text file."""
+    from xcorpus.corpora.esd import BLOCK, EMOTIONS
+
+    template = root / "template.wav"
+    root.mkdir(parents=True)
+    noise = 0.01 * np.random.default_rng(0).standard_normal(16000)
+    sf.write(template, noise, 16000, subtype="PCM_16")
+    lines: dict[str, list[str]] = {}
+    for i in range(rows):
+        speaker = f"{i // (BLOCK * len(EMOTIONS)) + 1:04d}"
+        number = i % (BLOCK * len(EMOTIONS)) + 1
+        k, emotion = (number - 1) % BLOCK, EMOTIONS[(number - 1) // BLOCK]
+        split = "evaluation" if k < 20 else "test" if k < 50 else "train"
+        utt_id = f"{speaker}_{number:06d}"
+        _linked(template, root / speaker / emotion / split / f"{utt_id}.wav")
+        lines.setdefault(speaker, []).append(f"{utt_id}\tA short sentence number {k}.\t{emotion}")
+    for speaker, entries in lines.items():
+        (root / speaker / f"{speaker}.txt").write_text("".join(x + "\n" for x in entries))
+
+
+MELD_EMOTIONS = ("neutral", "joy", "sadness", "anger", "surprise", "neutral", "fear", "disgust")
+MELD_SHARES = (("train", 9989), ("dev", 1109), ("test", 2610))
+
+
+def build_meld(root: Path, rows: int, workers: int) -> None:
+    """MELD.Raw with `rows` CSV rows over train/dev/test in the release's proportions, ten
+    utterances a dialogue, each row's clip a hard link to a 3.2 s AAC template."""
+    from xcorpus.corpora.demo.more import MELD_HEADER, write_mp4
+
+    base = root / "MELD.Raw"
+    pcm = (3000 * np.random.default_rng(0).standard_normal(int(16000 * 3.2))).astype(np.int16)
+    templates = {c: root / f"template{c}.mp4" for c in (2, 6)}
+    for channels, path in templates.items():
+        write_mp4(path, pcm, channels)
+    folders = {"train": "train/train_splits", "dev": "dev_splits_complete"}
+    total = sum(n for _, n in MELD_SHARES)
+    row = 0
+    for split, share in MELD_SHARES:
+        n = round(rows * share / total)
+        folder = base / folders.get(split, "output_repeated_splits_test")
+        lines = [MELD_HEADER]
+        for i in range(n):
+            d, u = divmod(i, 10)
+            emotion = MELD_EMOTIONS[row % len(MELD_EMOTIONS)]
+            times = '"00:01:00,000","00:01:03,200"'
+            lines.append(f"{row + 1},Okay.,Ross,{emotion},neutral,{d},{u},1,1,{times}")
+            _linked(templates[2 if row % 8 == 0 else 6], folder / f"dia{d}_utt{u}.mp4")
+            row += 1
+        csv_dir = base / "train" if split == "train" else base
+        (csv_dir / f"{split}_sent_emo.csv").write_text("\r\n".join(lines) + "\r\n")
+
+
 def write_detailed(path: Path, rows: int, workers: int) -> None:
     """`workers` EmoDetail rows per utterance, as release 1.11+ writes them."""
     words = ("Neutral", "Happy", "Sad", "Angry", "Other-bored", "Surprise")
@@ -79,7 +141,7 @@ def write_detailed(path: Path, rows: int, workers: int) -> None:
                 writer.writerow([f"{stem}.wav", detail])
 
 
-def build_cremad(root: Path, clips: int) -> None:
+def build_cremad(root: Path, clips: int, workers: int) -> None:
     """A CREMA-D clone of `clips` wavs (actors from 1001, the release's 82 names each), its
     speaker table and a vote table with voice, face and audio-visual rows per clip."""
     from xcorpus.corpora.cremad import SENTENCES
@@ -114,6 +176,27 @@ def build_cremad(root: Path, clips: int) -> None:
                 writer.writerow([str(query * 100000 + k), *votes, stem, sum(votes)])
 
 
+LAYOUTS = {"MSPP": build_mspp, "ESD": build_esd, "MELD": build_meld, "CREMAD": build_cremad}
+# Full and small sizes per corpus: rows of the label files (MSPP, MELD) or audio files.
+SIZES = {
+    "MSPP": (250_000, 25_000),
+    "ESD": (35_000, 3_500),
+    "MELD": (13_708, 1_371),
+    "CREMAD": (7_442, 744),
+}
+
+
+def _peak_kib() -> int:
+    """This process's peak RSS in KiB: VmHWM where /proc has it, since on Linux ru_maxrss
+    survives exec, so a spawned child would report its parent's peak (MELD's layout writer
+    peaks above the indexing child); ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def timed_index(corpus: str, root: str) -> tuple[float, float, float, int, float]:
     """(seconds, peak RSS in MiB, its growth over the imports in MiB, kept rows) of indexing
     `root`, and the seconds of its sources fingerprint, which every Snakemake start takes; run
@@ -121,11 +204,11 @@ def timed_index(corpus: str, root: str) -> tuple[float, float, float, int, float
     from xcorpus.corpora import index_corpus
     from xcorpus.corpora.sources import fingerprint
 
-    before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before_kib = _peak_kib()
     start = time.perf_counter()
     index, _ = index_corpus(corpus, root)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = _peak_kib()
     start = time.perf_counter()
     fingerprint(corpus, root)
     fingerprint_s = time.perf_counter() - start
@@ -133,14 +216,11 @@ def timed_index(corpus: str, root: str) -> tuple[float, float, float, int, float
     return seconds, peak_kib / 1024, growth_mib, index.num_rows, fingerprint_s
 
 
-def measure(base: Path, corpus: str, rows: int, workers: int) -> tuple[float, float]:
+def measure(corpus: str, base: Path, rows: int, workers: int) -> tuple[float, float]:
     """Build a layout of `rows` rows under `base`, index it, print and return (s, peak MiB)."""
     root = base / f"{corpus.lower()}_{rows}"
     start = time.perf_counter()
-    if corpus == "CREMAD":
-        build_cremad(root, rows)
-    else:
-        build_layout(root, rows, workers)
+    LAYOUTS[corpus](root, rows, workers)
     built = time.perf_counter() - start
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
@@ -158,20 +238,22 @@ def measure(base: Path, corpus: str, rows: int, workers: int) -> tuple[float, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=("MSPP", "CREMAD"), default="MSPP")
-    parser.add_argument("--rows", type=int, help="default: 250000 (MSPP), 7442 (CREMAD)")
-    parser.add_argument("--small", type=int, help="default: a tenth of --rows")
+    parser.add_argument("--corpus", choices=sorted(LAYOUTS), default="MSPP")
+    parser.add_argument("--rows", type=int, help="full size (default: the corpus's)")
+    parser.add_argument("--small", type=int, help="small size (default: a tenth)")
     parser.add_argument("--workers", type=int, default=0, help="detailed rows per utterance")
     parser.add_argument("--dir", help="where to build the layouts (default: a temporary dir)")
     args = parser.parse_args()
-    args.rows = args.rows or (7442 if args.corpus == "CREMAD" else 250_000)
-    args.small = args.small or args.rows // 10
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.workers} workers/utt")
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        small_s, small_mib = measure(Path(tmp), args.corpus, args.small, args.workers)
-        large_s, large_mib = measure(Path(tmp), args.corpus, args.rows, args.workers)
+    rows, small = args.rows or SIZES[args.corpus][0], args.small or SIZES[args.corpus][1]
     print(
-        f"ratio {args.rows / args.small:.0f}x rows: {large_s / small_s:.1f}x time, "
+        f"{args.corpus}: python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"{args.workers} workers/utt"
+    )
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        small_s, small_mib = measure(args.corpus, Path(tmp), small, args.workers)
+        large_s, large_mib = measure(args.corpus, Path(tmp), rows, args.workers)
+    print(
+        f"ratio {rows / small:.0f}x rows: {large_s / small_s:.1f}x time, "
         f"{large_mib / small_mib:.1f}x peak RSS"
     )
 

@@ -303,3 +303,59 @@ def test_an_unprintable_experiment_name_is_shown_quoted_on_one_line(default_conf
     message = schema_error(default_config, error.value.__context__)
     assert message.startswith("experiment 'IEMO_only\\n': name: 'IEMO_only\\n' does not match")
     assert "\n" not in message
+
+
+def _text_experiment(config: dict, tmp_path, corpus: str, **entry) -> dict:
+    """config with `corpus` (a real root) added as a test corpus of a text-only experiment."""
+    config = copy.deepcopy(config)
+    config["corpora"][corpus] = {"root": str(tmp_path), **entry}
+    config["experiments"] = [config["experiments"][0] | {"modality": "text"}]
+    return config
+
+
+@pytest.mark.parametrize(
+    ("corpus", "languages"), [("EMODB", "DE"), ("ESD", "EN/ZH"), ("SAMSEMO", "EN/DE/ES/PL/KO")]
+)
+def test_an_english_text_encoder_is_refused_on_other_languages(
+    default_config, tmp_path, corpus, languages
+):
+    config = _text_experiment(default_config, tmp_path, corpus)
+    foreign = languages.replace("EN/", "")
+    with pytest.raises(ConfigError) as error:
+        checked(config)
+    assert str(error.value) == (
+        f"experiment IEMO_only: text_features 'minilm' (backend minilm) reads EN text only, and "
+        f"{corpus} ({foreign}) is in another language; define a feature set with backend hf_text "
+        "and a local multilingual model (e.g. paraphrase-multilingual-MiniLM-L12-v2) as "
+        "text_features, or use modality audio"
+    )
+    # The way out: a multilingual hf_text model, or audio.
+    (tmp_path / "model").mkdir()
+    config["features"]["multi"] = {"backend": "hf_text", "model": str(tmp_path / "model")}
+    config["experiments"][0]["text_features"] = "multi"
+    assert checked(copy.deepcopy(config))[0]["test_datasets"][-1] == corpus
+    config["experiments"][0]["modality"] = "audio"
+    assert checked(config)[0]["modality"] == "audio"
+
+
+def test_english_corpora_and_the_english_samsemo_demo_pass_the_language_check(
+    default_config, tmp_path
+):
+    config = _text_experiment(default_config, tmp_path, "MELD")
+    assert "SAMSEMO" in checked(config)[0]["test_datasets"]  # config.yaml's SAMSEMO is a demo
+
+
+def test_training_on_splits_that_share_speakers_needs_speaker_splits(default_config, tmp_path):
+    config = copy.deepcopy(default_config)
+    config["corpora"]["MELD"] = {"root": str(tmp_path)}
+    config["experiments"] = [config["experiments"][0] | {"train_dataset": "MELD"}]
+    config["experiments"][0]["use_curriculum_learning"] = False
+    with pytest.raises(ConfigError) as error:
+        checked(copy.deepcopy(config))
+    assert str(error.value) == (
+        "experiment IEMO_only: train_dataset MELD has official splits that share speakers, so "
+        "its in-corpus test would not be speaker-independent; set corpora.MELD.splits: speaker "
+        "to regroup them by speaker"
+    )
+    config["corpora"]["MELD"]["splits"] = "speaker"
+    assert checked(config)[0]["train"] == "MELD"

@@ -1332,7 +1332,7 @@ MAKERS = {
 
 
 def test_registry_specs() -> None:
-    assert set(MAKERS) <= set(CORPORA)  # the others: test_loaders_acted.py
+    assert set(MAKERS) <= set(CORPORA)  # the others: test_loaders_acted.py, test_loaders_more.py
     assert CORPORA["IEMO"].vad_scale == (1.0, 5.0) and CORPORA["IEMO"].has_transcripts
     assert CORPORA["MSPI"].vad_scale == (1.0, 5.0) and not CORPORA["MSPI"].has_transcripts
     assert CORPORA["MSPP"].vad_scale == (1.0, 7.0) and CORPORA["MSPP"].has_transcripts

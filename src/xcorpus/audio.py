@@ -2,7 +2,10 @@
 
 Every audio backend sees the same signal: segments are cut by frame index (seeking, so a
 one-hour CMU-MOSEI video wav is never read whole for a five-second segment), channels are
-averaged, and other rates are resampled with a polyphase filter. Content hashes of exactly
+averaged, and other rates are resampled with a polyphase filter. WAV/FLAC are read with
+soundfile; the audio stream of an MP4 video (MELD's 48 kHz AAC, 2 or 6 channels) is decoded
+with PyAV, whose wheels carry FFmpeg, as the samples FFmpeg's decoder gives (whole: MP4 clips
+are short), then averaged and resampled the same way. Content hashes of exactly
 that signal let the leakage report find the same audio under another name, path or format.
 """
 
@@ -23,8 +26,52 @@ SAMPLE_RATE = 16000
 SEGMENT_END_TOLERANCE_S = 0.25
 
 
+# Files whose audio is a stream inside a video container, decoded by decode_container.
+CONTAINER_SUFFIXES = frozenset({".mp4"})
+
+
 class AudioError(Exception):
     """Audio that cannot give the requested samples; the message names the file."""
+
+
+def is_container(path: str | Path) -> bool:
+    """Whether `path` is read by decode_container rather than soundfile."""
+    return Path(path).suffix.lower() in CONTAINER_SUFFIXES
+
+
+def decode_container(path: str | Path) -> tuple[np.ndarray, int, int]:
+    """(mono float32 samples, sample rate, channel count) of the first audio stream of `path`.
+
+    Channels are averaged frame by frame as they are decoded, so a five-minute 5.1 clip holds
+    one channel's samples in memory, not six. An AudioError names the file when it has no
+    audio stream or does not decode (a truncated or corrupt clip, like MELD's train
+    dia125_utt3).
+    """
+    import av  # imported here: the config checks and WAV-only runs never need FFmpeg
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise AudioError(f"{path}: no audio stream")
+            stream = container.streams.audio[0]
+            channels = stream.codec_context.layout.nb_channels
+            rate = stream.codec_context.sample_rate
+            blocks = [_frame_mono(frame, channels) for frame in container.decode(stream)]
+    except av.FFmpegError as e:  # FFmpeg's own words, without the errno and path it repeats
+        raise AudioError(f"{path}: does not decode ({e.strerror or e})") from e
+    mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    return mono, rate, channels
+
+
+def _frame_mono(frame, channels: int) -> np.ndarray:
+    """One decoded frame (planar or packed, float or integer) as mono float32 in [-1, 1]."""
+    data = frame.to_ndarray()
+    data = data if frame.format.is_planar else data.reshape(-1, channels).T
+    if data.dtype == np.uint8:  # unsigned 8-bit PCM is centred on 128
+        data = (data.astype(np.float32) - 128.0) / 128.0
+    elif np.issubdtype(data.dtype, np.integer):
+        data = data.astype(np.float32) / float(-np.iinfo(data.dtype).min)
+    return data.T.mean(axis=1, dtype=np.float32)
 
 
 def read_utterance(
@@ -37,6 +84,10 @@ def read_utterance(
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
+    if is_container(path):
+        mono, file_rate, _ = decode_container(path)
+        first, last = _frame_range(path, len(mono), file_rate, start_s, end_s)
+        return _resampled(mono[first:last], file_rate, rate)
     try:
         with sf.SoundFile(path) as f:
             first, last = _frame_range(path, f.frames, f.samplerate, start_s, end_s)
@@ -47,7 +98,11 @@ def read_utterance(
         raise AudioError(f"{path}: unreadable audio ({e})") from e
     if len(frames) < last - first:
         raise AudioError(f"{path}: truncated, got {len(frames)} of {last - first} frames")
-    signal = frames.mean(axis=1, dtype=np.float32)
+    return _resampled(frames.mean(axis=1, dtype=np.float32), file_rate, rate)
+
+
+def _resampled(signal: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
+    """Mono samples at `file_rate` resampled to `rate` (unchanged when they are equal)."""
     if file_rate != rate:
         from scipy.signal import resample_poly  # imported here: it takes ~1 s to import
 

@@ -44,6 +44,11 @@ def cmd_index(args: argparse.Namespace) -> None:
     print(f"  variant: {meta['variant']}")
     print("  classes: " + ", ".join(f"{k} {v}" for k, v in meta["classes"].items()))
     print("  splits: " + ", ".join(f"{k} {v}" for k, v in meta["splits"].items()))
+    if "ignored" in meta:
+        ignored = meta["ignored"]
+        print(f"  ignored {ignored['count']} files that define no utterance, e.g.:")
+        for example in ignored["examples"]:
+            print(f"    {example}")
     reasons = Counter(rejects.column("reason").to_pylist())
     for reason, n in reasons.most_common():
         print(f"  rejected {n}: {reason}")

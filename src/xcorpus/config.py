@@ -2,8 +2,9 @@
 
 The JSON schema (workflow/schemas/config.schema.yaml) checks types and fills defaults; this
 module checks what a schema cannot: names that refer to other sections, protocol rules of the
-seed (LOSO with several training corpora, difficulty curriculum on corpora without V/A/D) and
-modalities a corpus cannot provide.
+seed (LOSO with several training corpora, difficulty curriculum on corpora without V/A/D),
+modalities a corpus cannot provide (transcripts, or transcripts in a language the text encoder
+does not read) and training on official splits known to share speakers.
 """
 
 import math
@@ -13,7 +14,7 @@ from jsonschema import ValidationError
 
 from xcorpus.corpora import CORPORA
 from xcorpus.corpora.test_lists import list_path
-from xcorpus.features import BACKENDS, NEEDS_MODEL, check_options
+from xcorpus.features import BACKENDS, NEEDS_MODEL, TEXT_LANGUAGES, check_options
 
 # Feature sets every config has unless it redefines them.
 BUILTIN_FEATURE_SETS = {
@@ -95,6 +96,7 @@ def _expand(raw: dict, config: dict) -> dict:
         _check_difficulty(exp, train)
     if uses_curriculum(exp):
         _check_curriculum_ends(exp)
+    _check_official_splits(exp, train, config)
     exp["train"] = train_name(train)
     exp["test_datasets"] = [c for c in configured if c not in train]
     if not exp["test_datasets"]:
@@ -165,6 +167,21 @@ def _check_loso(exp: dict, train: list[str]) -> None:
             f"experiment {name}: LOSO needs recording sessions, which {train[0]} does not "
             f"have; corpora with sessions: {', '.join(with_sessions)}"
         )
+
+
+def _check_official_splits(exp: dict, train: list[str], config: dict) -> None:
+    """A training corpus whose official splits share speakers (MELD, SAMSEMO) is regrouped by
+    speaker: its official test split would otherwise meet its speakers in training. Found here,
+    before any job, rather than when the manifest is built (manifest.check_speaker_disjoint)."""
+    for corpus in train:
+        if CORPORA[corpus].splits_share_speakers and (
+            config["corpora"][corpus].get("splits", "official") == "official"
+        ):
+            raise ConfigError(
+                f"experiment {exp['name']}: train_dataset {corpus} has official splits that "
+                "share speakers, so its in-corpus test would not be speaker-independent; set "
+                f"corpora.{corpus}.splits: speaker to regroup them by speaker"
+            )
 
 
 def can_score(corpus: str, method: str) -> bool:
@@ -247,6 +264,35 @@ def _check_features(exp: dict, config: dict) -> None:
                 f"{', '.join(missing)} is distributed without them; give corpora.<name>."
                 "transcripts (e.g. ASR output) or use modality audio"
             )
+        _check_languages(exp, config, corpora)
+
+
+def corpus_languages(corpus: str, config: dict) -> tuple[str, ...]:
+    """The languages of a configured corpus's transcripts: its CorpusSpec's, or those of its
+    generated demo copy."""
+    spec = CORPORA[corpus]
+    if config["corpora"][corpus].get("demo") and spec.demo_languages is not None:
+        return spec.demo_languages
+    return spec.languages
+
+
+def _check_languages(exp: dict, config: dict, corpora: list[str]) -> None:
+    """The text encoder reads the language of every corpus it encodes: an English model given
+    German or Mandarin transcripts gives vectors, but meaningless ones."""
+    feature_set = exp["text_features"]
+    backend = config["features"][feature_set]["backend"]
+    readable = TEXT_LANGUAGES[backend]
+    if readable is None:
+        return
+    other = {c: [x for x in corpus_languages(c, config) if x not in readable] for c in corpora}
+    named = [f"{c} ({'/'.join(langs)})" for c, langs in other.items() if langs]
+    if named:
+        raise ConfigError(
+            f"experiment {exp['name']}: text_features {feature_set!r} (backend {backend}) reads "
+            f"{'/'.join(readable)} text only, and {', '.join(named)} is in another language; "
+            "define a feature set with backend hf_text and a local multilingual model (e.g. "
+            "paraphrase-multilingual-MiniLM-L12-v2) as text_features, or use modality audio"
+        )
 
 
 def with_builtin_feature_sets(feature_sets: dict) -> dict:

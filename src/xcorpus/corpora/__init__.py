@@ -10,7 +10,10 @@ import pyarrow as pa
 from xcorpus.corpora import (
     cmumosei,
     cremad,
+    emodb,
+    esd,
     iemocap,
+    meld,
     mspimprov,
     msppodcast,
     ravdess,
@@ -27,12 +30,14 @@ CORPORA: dict[str, CorpusSpec] = {
     spec.name: spec
     for spec in (
         *(iemocap.SPEC, mspimprov.SPEC, msppodcast.SPEC, cmumosei.SPEC, samsemo.SPEC),
-        *(cremad.SPEC, ravdess.SPEC, savee.SPEC, tess.SPEC),
+        *(cremad.SPEC, ravdess.SPEC, meld.SPEC, savee.SPEC, tess.SPEC, emodb.SPEC, esd.SPEC),
     )
 }
 
 
 SPLITS = ("official", "speaker")
+# Ignored files named in the index footer (and so in the indexing log); the rest are counted.
+IGNORED_SHOWN = 20
 
 
 def index_corpus(
@@ -72,6 +77,9 @@ def index_corpus(
             f"({rejects.num_rows} rejected)"
         )
     metadata = summary(name, root, loaded.variant, index, rejects)
+    if loaded.ignored:  # only loaders that search for files by name have any
+        shown = sorted(loaded.ignored)
+        metadata["ignored"] = {"count": len(shown), "examples": shown[:IGNORED_SHOWN]}
     return with_index_metadata(index, metadata), rejects
 
 

@@ -39,6 +39,9 @@ class Loaded:
     # Entries the label files define (summary lines, rows, intervals, stray lines), counted as
     # they are read: each must end up kept or rejected exactly once.
     entries: int = 0
+    # Files found that define no utterance (AppleDouble `._*`, names outside the corpus's file
+    # grammar, identical second copies, clips no label row names), with why: for the log.
+    ignored: list[str] = field(default_factory=list)
 
     def reject(
         self, utt_id: str | None, reason: str, raw_label: str | None, source: str | None
@@ -195,6 +198,14 @@ class CorpusSpec:
     has_agreement: bool = False
     # Recording sessions, the folds of leave-one-session-out; None when the corpus has none.
     sessions: tuple[int, ...] | None = None
+    # Languages spoken (and transcribed), as the index's `language` codes: known before
+    # indexing, so a text encoder for other languages is refused before any job starts.
+    languages: tuple[str, ...] = ("EN",)
+    # The languages of its generated demo copy where they differ (the SAMSEMO demo is English).
+    demo_languages: tuple[str, ...] | None = None
+    # Whether the official splits are known to put one speaker in several of them (MELD's main
+    # characters, every ESD speaker, SAMSEMO's source videos): training needs `splits: speaker`.
+    splits_share_speakers: bool = False
 
 
 def check_accounting(loaded: Loaded, corpus: str) -> None:

@@ -10,6 +10,10 @@ that header read: its log says `data : 69120 (should be 34539)` when a WAV's dat
 more bytes than the file holds, and it then reads only those. Silence needs the samples, but
 reading stops at the first block with a non-zero sample, so a file with sound costs one block
 of reading (see BENCHMARKS.md, "Indexing at MSP-PODCAST scale").
+
+An MP4 clip (MELD) has no header that proves it decodes, so it is decoded whole, once, here:
+a clip that fails is rejected now rather than in extraction, and its frame count, rate, channel
+count (of the AAC stream, before downmixing) and silence come from the decoded samples.
 """
 
 import os
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from xcorpus.audio import segment_frames
+from xcorpus.audio import AudioError, decode_container, is_container, segment_frames
 from xcorpus.corpora.base import Loaded
 
 # The shortest clip every audio backend can encode: the wav2vec2/emotion2vec convolutional
@@ -44,10 +48,14 @@ class Header:
     frames: int = 0
     error: str | None = None
     truncated: str | None = None
+    # Whether the whole file is silent, where it was decoded to read its header (MP4).
+    silent: bool | None = None
 
 
 def read_header(path: str) -> Header:
     """The header of `path`, or a Header whose `error` says why it could not be read."""
+    if is_container(path):
+        return _decoded_header(path)
     try:
         info = sf.info(path)
     except (RuntimeError, OSError) as error:  # LibsndfileError is a RuntimeError
@@ -57,6 +65,17 @@ def read_header(path: str) -> Header:
     return Header(
         info.samplerate, info.channels, info.frames, truncated=_truncation(info.extra_info)
     )
+
+
+def _decoded_header(path: str) -> Header:
+    """What decoding a container file whole gives: its Header, or the decoder's error."""
+    if not os.path.isfile(path):
+        return Header(error="missing")
+    try:
+        mono, rate, channels = decode_container(path)
+    except AudioError as error:
+        return Header(error=str(error).removeprefix(f"{path}: "))
+    return Header(rate, channels, len(mono), silent=not np.any(mono != 0))
 
 
 def _truncation(log: str) -> str | None:
@@ -100,9 +119,14 @@ def _problem(row: dict, header: Header) -> str | None:
     return None
 
 
-def _silent(path: str, first: int, last: int) -> bool:
+def _silent(path: str, first: int, last: int, header: Header) -> bool:
     """Whether frames first..last of `path`, channels averaged as extraction averages them,
     are all zero; reading stops at the first block with a non-zero sample."""
+    if is_container(path):
+        if header.silent is not None and (first, last) == (0, header.frames):
+            return header.silent
+        mono, _, _ = decode_container(path)
+        return not np.any(mono[first:last] != 0)
     with sf.SoundFile(path) as f:
         f.seek(first)
         for block in f.blocks(SILENCE_BLOCK_FRAMES, frames=last - first, dtype="float32"):
@@ -118,8 +142,8 @@ def _reason(row: dict, header: Header) -> str | None:
     if reason is not None:
         return reason
     try:
-        silent = _silent(row["audio_path"], *_span(row, header))
-    except (RuntimeError, OSError) as error:
+        silent = _silent(row["audio_path"], *_span(row, header), header)
+    except (RuntimeError, OSError, AudioError) as error:
         return f"unreadable audio {row['audio_path']}: {str(error).strip()}"
     return f"silent audio {row['audio_path']}" if silent else None
 

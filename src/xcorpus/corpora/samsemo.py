@@ -53,6 +53,8 @@ from xcorpus.corpora.base import (
 )
 
 LABEL_FILE = "samsemo.tsv"
+# The languages of its transcripts (the `language` column): a text encoder must read all five.
+LANGUAGES = ("EN", "DE", "ES", "PL", "KO")
 COLUMNS = (
     "utterance_id",
     "movie_title",
@@ -237,5 +239,8 @@ SPEC = CorpusSpec(
     sources=sources,
     vad_scale=None,
     has_transcripts=True,
+    languages=LANGUAGES,
+    demo_languages=("EN",),
+    splits_share_speakers=True,
     has_agreement=True,
 )

@@ -37,6 +37,9 @@ BACKENDS: dict[str, str] = {
     "minilm": "text",
     "hf_text": "text",
 }
+# Languages each text backend's model reads (codes of the index's `language`); None: whatever
+# the configured model reads, which the config cannot know (hf_text: the user's choice).
+TEXT_LANGUAGES: dict[str, tuple[str, ...] | None] = {"minilm": ("EN",), "hf_text": None}
 # Options of each backend's load(), checked against the config before any job starts.
 BACKEND_OPTIONS: dict[str, frozenset[str]] = {
     "egemaps": frozenset(),
@@ -95,7 +98,7 @@ def feature_metadata(backend: str, encoder: Encoder, sequence: dict | None) -> d
     packages = {"xcorpus": version("xcorpus"), **backend_module(backend).versions()}
     if modality == "audio":
         metadata["sample_rate"] = str(SAMPLE_RATE)
-        packages |= {"soundfile": version("soundfile"), "scipy": version("scipy")}
+        packages |= {n: version(n) for n in ("soundfile", "av", "scipy")}
     metadata |= {f"version.{name}": v for name, v in sorted(packages.items())}
     return metadata
 

@@ -1,5 +1,4 @@
-"""Generated demo corpora in the native layouts of IEMO, MSPI, MSPP, CMUMOSEI, SAMSEMO and the
-acted corpora CREMAD, RAVDESS, SAVEE and TESS.
+"""Generated demo corpora in the native layouts of every corpus the loaders read.
 
 They let the whole workflow run, and show a realistic cross-corpus picture, without any
 licensed data: the loaders read them with the same code as the real corpora. See design.py

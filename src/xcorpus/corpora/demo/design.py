@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xcorpus.corpora import emodb, esd
 from xcorpus.corpora.demo.channels import CHANNELS
 from xcorpus.corpora.demo.text import transcript
 from xcorpus.corpora.demo.voice import VoiceParams
@@ -41,7 +42,9 @@ from xcorpus.labels import CLASSES
 SEED_CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO")
 # Acted studio corpora whose file names are their labels (layouts in acted.py).
 ACTED = ("CREMAD", "RAVDESS", "SAVEE", "TESS")
-CORPORA = (*SEED_CORPORA, *ACTED)
+# Corpora with label tables or video (layouts in more.py).
+MORE = ("MELD", "EMODB", "ESD")
+CORPORA = (*SEED_CORPORA, *ACTED, *MORE)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,17 @@ class Profile:
     # within each class (the file-name grammars hold a fixed number of takes per class).
     balanced: bool = False
 
+
+# Corpora whose speakers are a fixed cast, (name, gender) as their loaders know them; the voices
+# take those genders (MELD ships no gender: its characters' are used for the voices only).
+ROSTERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "EMODB": tuple(emodb.GENDERS.items()),
+    "ESD": tuple((speaker, gender) for speaker, (gender, _) in esd.SPEAKERS.items()),
+    "MELD": (
+        ("Rachel", "F"), ("Monica", "F"), ("Phoebe", "F"), ("Ross", "M"), ("Chandler", "M"),
+        ("Joey", "M"), ("Janice", "F"), ("Gunther", "M"), ("Mr. Geller", "M"), ("Emily", "F"),
+    ),
+}  # fmt: skip
 
 PROFILES = {
     "IEMO": Profile(
@@ -230,6 +244,33 @@ PROFILES = {
         level_db=-1.0,
         roster=(("OAF", "F"), ("YAF", "F")),
         balanced=True,
+    ),
+    "MELD": Profile(
+        style=1.2,  # sitcom acting
+        channel="tv",
+        shares=(0.42, 0.25, 0.13, 0.20),
+        dropped=("surprise", "fear", "disgust"),
+        dropped_weights=(0.7, 0.15, 0.15),
+        level_db=-1.0,
+        roster=ROSTERS["MELD"],
+    ),
+    "EMODB": Profile(
+        style=1.6,  # acted, chosen for high recognition rates
+        channel="studio",
+        shares=(0.24, 0.22, 0.19, 0.35),
+        dropped=("L", "E", "A"),
+        dropped_weights=(0.41, 0.24, 0.35),
+        level_db=2.0,
+        roster=ROSTERS["EMODB"],
+    ),
+    "ESD": Profile(
+        style=1.3,  # read parallel sentences, acted
+        channel="studio",
+        shares=(0.25, 0.25, 0.25, 0.25),
+        dropped=("Surprise",),
+        dropped_weights=(1.0,),
+        level_db=-1.5,
+        roster=ROSTERS["ESD"],
     ),
 }
 

@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import soundfile as sf
 
-from xcorpus.corpora.demo import acted
+from xcorpus.corpora.demo import acted, more
 from xcorpus.corpora.demo.design import Utterance, rng_for
 from xcorpus.corpora.demo.render import DemoCorpus
 from xcorpus.corpora.demo.voice import FS
@@ -33,8 +33,11 @@ def write_layout(demo: DemoCorpus, root: Path) -> None:
         "SAMSEMO": _write_samsemo,
         "CREMAD": acted.write_cremad,
         "RAVDESS": acted.write_ravdess,
+        "MELD": more.write_meld,
         "SAVEE": acted.write_savee,
         "TESS": acted.write_tess,
+        "EMODB": more.write_emodb,
+        "ESD": more.write_esd,
     }
     writers[demo.name](demo, root, rng_for(demo.settings.seed, demo.name, "layout"))
 
