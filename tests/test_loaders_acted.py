@@ -1,7 +1,6 @@
 """Loaders of the acted corpora whose file names are their labels (CREMAD, RAVDESS, SAVEE, TESS),
 on tiny native-layout fixtures with every parsing path and quirk of corpora-more.md."""
 
-import logging
 import shutil
 from pathlib import Path
 
@@ -64,17 +63,6 @@ def by_id(items: list[dict]) -> list[dict]:
     return sorted(items, key=lambda r: (r["utt_id"], r.get("source", "")))
 
 
-def load_logged(loader, root: Path, caplog):
-    """`loader.load(root)`, with the loader's log captured for `ignored`."""
-    with caplog.at_level(logging.INFO, logger="xcorpus.corpora"):
-        return loader.load(root)
-
-
-def ignored(caplog) -> list[str]:
-    """The files the loader logged as ignored, with why."""
-    return [r.getMessage() for r in caplog.records if ": ignored " in r.getMessage()]
-
-
 # ---------------------------------------------------------------------------------------------
 # CREMA-D
 
@@ -133,9 +121,9 @@ def make_cremad(root: Path) -> None:
     write_text(root / CREMA / "SentenceFilenames.csv", '"Stimulus_Number","Filename"\n')
 
 
-def test_cremad_rows_and_rejects(tmp_path: Path, caplog) -> None:
+def test_cremad_rows_and_rejects(tmp_path: Path) -> None:
     make_cremad(tmp_path)
-    loaded = load_logged(cremad, tmp_path, caplog)
+    loaded = cremad.load(tmp_path)
 
     def wav(stem: str) -> Path:
         return tmp_path / CREMA / "AudioWAV" / f"{stem}.wav"
@@ -224,12 +212,11 @@ def test_cremad_rows_and_rejects(tmp_path: Path, caplog) -> None:
             f"{src}/1002_WSI_FEA_XX.wav",
         ),
     ]
-    assert ignored(caplog) == [
-        f"CREMAD: ignored {src}/._1001_IEO_NEU_XX.wav: AppleDouble metadata file",
-        f"CREMAD: ignored {src}/1001_IEO_NEU.wav: not a CREMA-D file name "
-        "(<actor>_<sentence>_<emotion>_<level>.wav)",
-        f"CREMAD: ignored {CREMA}/extra/1002_TIE_SAD_XX.wav: identical copy of "
-        f"{src}/1002_TIE_SAD_XX.wav",
+    assert loaded.ignored == [
+        f"{src}/._1001_IEO_NEU_XX.wav (AppleDouble file)",
+        f"{src}/1001_IEO_NEU.wav (not a CREMA-D file name "
+        "(<actor>_<sentence>_<emotion>_<level>.wav))",
+        f"{CREMA}/extra/1002_TIE_SAD_XX.wav (identical copy of {src}/1002_TIE_SAD_XX.wav)",
     ]
     assert loaded.variant == (
         f"wav names, {CREMA}/VideoDemographics.csv, {CREMA}/processedResults/tabulatedVotes.csv"
@@ -354,9 +341,9 @@ def make_ravdess(root: Path) -> None:
     write_wav(kaggle / "Actor_02" / "03-01-03-01-02-01-02.wav", RAV_RATE, seed=99)
 
 
-def test_ravdess_rows_and_rejects(tmp_path: Path, caplog) -> None:
+def test_ravdess_rows_and_rejects(tmp_path: Path) -> None:
     make_ravdess(tmp_path)
-    loaded = load_logged(ravdess, tmp_path, caplog)
+    loaded = ravdess.load(tmp_path)
     top = "Audio_Speech_Actors_01-24"
 
     def wav(actor: str, stem: str) -> Path:
@@ -439,12 +426,11 @@ def test_ravdess_rows_and_rejects(tmp_path: Path, caplog) -> None:
             f"{top}/Actor_02/03-02-03-01-01-01-02.wav",
         ),
     ]
-    assert ignored(caplog) == [
-        f"RAVDESS: ignored {top}/Actor_01/._03-01-01-01-01-01-01.wav: AppleDouble metadata file",
-        f"RAVDESS: ignored {top}/Actor_02/02-01-05-01-01-01-02.wav: modality 02 is video, "
-        "not audio-only (03)",
-        f"RAVDESS: ignored {top}/audio_speech_actors_01-24/Actor_01/03-01-01-01-01-01-01.wav: "
-        f"identical copy of {top}/Actor_01/03-01-01-01-01-01-01.wav",
+    assert loaded.ignored == [
+        f"{top}/Actor_01/._03-01-01-01-01-01-01.wav (AppleDouble file)",
+        f"{top}/Actor_02/02-01-05-01-01-01-02.wav (modality 02 is video, not audio-only (03))",
+        f"{top}/audio_speech_actors_01-24/Actor_01/03-01-01-01-01-01-01.wav "
+        f"(identical copy of {top}/Actor_01/03-01-01-01-01-01-01.wav)",
     ]
 
 
@@ -490,9 +476,9 @@ def savee_row(root: Path, rel: str, utt_id: str, label: str, raw: str) -> dict:
     return expected(utt_id, root / rel, label, raw, utt_id[:2], "M")
 
 
-def test_savee_rows_and_rejects(tmp_path: Path, caplog) -> None:
+def test_savee_rows_and_rejects(tmp_path: Path) -> None:
     make_savee(tmp_path)
-    loaded = load_logged(savee, tmp_path, caplog)
+    loaded = savee.load(tmp_path)
     assert by_id(loaded.rows) == [
         savee_row(tmp_path, "AudioData/DC/a01.wav", "DC_a01", "angry", "a"),
         savee_row(tmp_path, "AudioData/DC/h01.wav", "DC_h01", "happy", "h"),
@@ -507,9 +493,9 @@ def test_savee_rows_and_rejects(tmp_path: Path, caplog) -> None:
         rej("DC_su01", "label su (surprise) not in the 4 classes", "su", "AudioData/DC/su01.wav"),
     ]
     shape = "not a SAVEE file name (<SPK>/<code><NN>.wav or <SPK>_<code><NN>.wav)"
-    assert ignored(caplog) == [
-        "SAVEE: ignored AudioData/DC/._a01.wav: AppleDouble metadata file",
-        f"SAVEE: ignored AudioData/XX/a01.wav: {shape}",
+    assert loaded.ignored == [
+        "AudioData/DC/._a01.wav (AppleDouble file)",
+        f"AudioData/XX/a01.wav ({shape})",
     ]
 
 
@@ -526,21 +512,19 @@ def test_savee_flat_copy_gives_the_same_ids(tmp_path: Path) -> None:
     ]
 
 
-def test_savee_both_copies_in_one_root(tmp_path: Path, caplog) -> None:
+def test_savee_both_copies_in_one_root(tmp_path: Path) -> None:
     """Identical files of the two forms are one utterance; other contents are a duplicate."""
     make_savee(tmp_path)
     make_savee_flat(tmp_path)
     shutil.copy(tmp_path / "AudioData/DC/a01.wav", tmp_path / "ALL/DC_a01.wav")
-    loaded = load_logged(savee, tmp_path, caplog)
+    loaded = savee.load(tmp_path)
     ids = sorted(r["utt_id"] for r in loaded.rows)
     assert ids == ["DC_a01", "DC_h01", "DC_n01", "DC_n30", "DC_sa01", "JE_n30", "JE_sa15"]
     assert [r for r in loaded.rejects if r["reason"].startswith("duplicate")] == [
         rej("DC_sa01", "duplicate of ALL/DC_sa01.wav", "sa", "AudioData/DC/sa01.wav"),
         rej("DC_su01", "duplicate of ALL/DC_su01.wav", "su", "AudioData/DC/su01.wav"),
     ]
-    assert "SAVEE: ignored AudioData/DC/a01.wav: identical copy of ALL/DC_a01.wav" in ignored(
-        caplog
-    )
+    assert "AudioData/DC/a01.wav (identical copy of ALL/DC_a01.wav)" in loaded.ignored
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,9 +567,9 @@ def tess_row(root: Path, rel: str, utt_id: str, label: str, raw: str) -> dict:
     )
 
 
-def test_tess_rows_and_rejects(tmp_path: Path, caplog) -> None:
+def test_tess_rows_and_rejects(tmp_path: Path) -> None:
     make_tess(tmp_path)
-    loaded = load_logged(tess, tmp_path, caplog)
+    loaded = tess.load(tmp_path)
     assert by_id(loaded.rows) == [
         tess_row(tmp_path, "TESS/OAF_back_angry.wav", "OAF_back_angry", "angry", "angry"),
         tess_row(tmp_path, "TESS/YAF_dog_happy.wav", "YAF_dog_happy", "happy", "happy"),
@@ -601,15 +585,15 @@ def test_tess_rows_and_rejects(tmp_path: Path, caplog) -> None:
         ),
         rej("OAF_food_fear", "label fear not in the 4 classes", "fear", "TESS/OAF_food_fear.wav"),
     ]
-    assert ignored(caplog) == [
-        "TESS: ignored TESS/._OAF_back_angry.wav: AppleDouble metadata file",
-        "TESS: ignored TESS/OAF_back.wav: not a TESS file name (<OAF|YAF>_<word>_<emotion>.wav)",
+    assert loaded.ignored == [
+        "TESS/._OAF_back_angry.wav (AppleDouble file)",
+        "TESS/OAF_back.wav (not a TESS file name (<OAF|YAF>_<word>_<emotion>.wav))",
     ]
 
 
-def test_tess_kaggle_copy(tmp_path: Path, caplog) -> None:
+def test_tess_kaggle_copy(tmp_path: Path) -> None:
     make_tess_kaggle(tmp_path)
-    loaded = load_logged(tess, tmp_path, caplog)
+    loaded = tess.load(tmp_path)
     top = KAGGLE_TESS
     assert by_id(loaded.rows) == [
         tess_row(tmp_path, f"{top}/OAF_Sad/OAF_bar_sad.wav", "OAF_bar_sad", "sad", "sad"),
@@ -642,9 +626,9 @@ def test_tess_kaggle_copy(tmp_path: Path, caplog) -> None:
             f"{top}/YAF_pleasant_surprised/YAF_dog_ps.wav",
         ),
     ]
-    assert ignored(caplog) == [
-        f"TESS: ignored tess toronto emotional speech set data/{top}/OAF_Sad/OAF_bar_sad.wav: "
-        f"identical copy of {top}/OAF_Sad/OAF_bar_sad.wav"
+    assert loaded.ignored == [
+        f"tess toronto emotional speech set data/{top}/OAF_Sad/OAF_bar_sad.wav "
+        f"(identical copy of {top}/OAF_Sad/OAF_bar_sad.wav)",
     ]
     index, _ = index_corpus("TESS", tmp_path)
     rates = dict(zip(*index.select(["utt_id", "sample_rate"]).to_pydict().values(), strict=True))
@@ -701,7 +685,7 @@ def test_every_acted_loader_gets_the_audio_checks(tmp_path: Path, name: str) -> 
     assert index.num_rows + rejects.num_rows == total
 
 
-def test_cli_index_logs_the_ignored_files(tmp_path: Path, capsys) -> None:
+def test_cli_index_names_the_ignored_files(tmp_path: Path, capsys) -> None:
     from xcorpus.cli import main
 
     make_tess(tmp_path / "tess")
@@ -719,7 +703,7 @@ def test_cli_index_logs_the_ignored_files(tmp_path: Path, capsys) -> None:
     )
     captured = capsys.readouterr()
     assert "TESS: 4 utterances kept, 2 rejected" in captured.out
-    assert "TESS: ignored TESS/._OAF_back_angry.wav: AppleDouble metadata file" in captured.err
+    assert "    TESS/._OAF_back_angry.wav (AppleDouble file)\n" in captured.out
 
 
 def acted_config(default_config: dict, **experiment) -> dict:

@@ -1,7 +1,6 @@
 """The `xcorpus` command: each workflow stage, usable outside Snakemake."""
 
 import argparse
-import logging
 from collections import Counter
 from pathlib import Path
 
@@ -25,17 +24,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> None:
-    # Files a loader passes over (AppleDouble files, stray names, identical copies) are named
-    # on stderr, which the workflow keeps in the index log.
-    logger, handler = logging.getLogger("xcorpus.corpora"), logging.StreamHandler()
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        index, rejects = index_corpus(
-            args.corpus, args.root, transcripts=args.transcripts, splits=args.splits
-        )
-    finally:
-        logger.removeHandler(handler)
+    index, rejects = index_corpus(
+        args.corpus, args.root, transcripts=args.transcripts, splits=args.splits
+    )
     write_parquet(index, args.out, INDEX_SCHEMA)
     write_csv(rejects, args.rejects)
     meta = index_metadata(index.schema)

@@ -192,7 +192,7 @@ def load(root: Path) -> Loaded:
     genders, votes = _genders(demographics, root), _votes(votes_file, root)
     found = [f.relative_to(root).as_posix() for f in (demographics, votes_file) if f]
     loaded = Loaded(variant=", ".join(["wav names", *found]))
-    named = named_files(root, "CREMAD", loaded, _parse)
+    named = named_files(root, loaded, _parse)
     ids = {n.utt_id for n in named}
     for item in named:
         _check_not_lfs_pointer(item)

@@ -1,17 +1,18 @@
 """Finding a corpus's audio files by their name grammar, wherever a re-packaging put them.
 
-Corpora distributed as loose files (EmoDB, ESD) are copied around in many shapes: wrapper
-folders added or removed, macOS AppleDouble `._*` companions, trees doubled by an unzip into
-itself. The file name carries the id, so files are found by a recursive search for the name
-grammar. What defines no utterance is ignored and named in the indexing log, never rejected:
-an AppleDouble file, a name outside the grammar, a byte-identical second copy of a file. Two
-*different* files claiming one id stay a rejected duplicate.
+Corpora distributed as loose files (CREMA-D, RAVDESS, SAVEE, TESS, EmoDB, ESD) are copied
+around in many shapes: wrapper folders added or removed, macOS AppleDouble `._*` companions,
+trees doubled by an unzip into itself. The file name carries the id, so files are found by a
+recursive search for the name grammar. What defines no utterance is ignored and named in the
+index footer and indexing log, never rejected: an AppleDouble file, a name outside the grammar,
+a byte-identical second copy of a file. Two *different* files claiming one id stay a rejected
+duplicate.
 """
 
 import filecmp
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from xcorpus.corpora.base import Loaded
@@ -38,14 +39,13 @@ def matching_files(
                 loaded.ignored.append(f"{relative(path, root)} ({why})")
 
 
-def distinct_copies(
-    found: Iterator[tuple[str, Path, str]], root: Path, loaded: Loaded
-) -> Iterator[tuple[str, Path, str, str]]:
-    """(utt_id, path, raw_label, source) of each utterance file: every file is an entry except a
-    byte-identical copy of the file first read for its id (ignored); a different file under an
-    id already read is rejected as its duplicate."""
+def distinct_copies(found: Iterable[tuple], root: Path, loaded: Loaded) -> Iterator[tuple]:
+    """(utt_id, path, raw_label, source, *rest) of each utterance file of `found`'s (utt_id,
+    path, raw_label, *rest): every file is an entry except a byte-identical copy of the file
+    first read for its id (ignored); a different file under an id already read is rejected as
+    its duplicate."""
     first: dict[str, Path] = {}
-    for utt_id, path, raw_label in found:
+    for utt_id, path, raw_label, *rest in found:
         source = relative(path, root)
         if utt_id in first and filecmp.cmp(first[utt_id], path, shallow=False):
             loaded.ignored.append(f"{source} (identical copy of {relative(first[utt_id], root)})")
@@ -54,7 +54,7 @@ def distinct_copies(
         if loaded.duplicate(utt_id, raw_label, source):
             continue
         first[utt_id] = path
-        yield utt_id, path, raw_label, source
+        yield utt_id, path, raw_label, source, *rest
 
 
 def relative(path: Path, root: Path) -> str:

@@ -7,16 +7,14 @@ so the files are found by one recursive walk, and the id comes from the name alo
 utterance gets the same id from every re-packaging. The rules (corpora-more.md §0.6, §11):
 
 - AppleDouble `._*` files and names outside the corpus's grammar define no utterance: they are
-  ignored and named in the indexing log (logger `xcorpus.corpora`), not rejected.
+  ignored (Loaded.ignored: the index footer and the indexing log name them), not rejected.
 - A name found twice with byte-identical contents (the Kaggle RAVDESS copy holds every file
   twice) is one utterance, read from the path the walk meets first (a folder's files, then its
-  subfolders, each in name order); the copy is logged.
+  subfolders, each in name order); the copy is ignored the same way.
   Different contents under one id are a rejected duplicate, as for the other corpora.
 - Every other matching file is one entry of the accounting (Loaded.entries).
 """
 
-import filecmp
-import logging
 import os
 import re
 from collections.abc import Callable
@@ -24,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xcorpus.corpora.base import Loaded, Sources, folders
-
-log = logging.getLogger("xcorpus.corpora")
+from xcorpus.corpora.files import APPLEDOUBLE, distinct_copies, relative
 
 
 @dataclass(frozen=True)
@@ -54,30 +51,24 @@ def audio_files(root: Path, suffix: str = ".wav") -> list[Path]:
     return found
 
 
-def named_files(root: Path, corpus: str, loaded: Loaded, parse: Parser) -> list[Named]:
+def named_files(root: Path, loaded: Loaded, parse: Parser) -> list[Named]:
     """The corpus's files under `root`, one per id (see the module docstring); duplicates with
-    other contents are rejected into `loaded`, ignored files logged."""
-    first: dict[str, Path] = {}
-    kept: list[Named] = []
+    other contents are rejected into `loaded`, ignored files recorded in it."""
+    found = []
     for path in audio_files(root):
-        source = path.relative_to(root).as_posix()
-        if path.name.startswith("._"):
-            log.info("%s: ignored %s: AppleDouble metadata file", corpus, source)
+        if path.name.startswith(APPLEDOUBLE):
+            loaded.ignored.append(f"{relative(path, root)} (AppleDouble file)")
             continue
         parsed = parse(path)
         if isinstance(parsed, str):
-            log.info("%s: ignored %s: %s", corpus, source, parsed)
+            loaded.ignored.append(f"{relative(path, root)} ({parsed})")
             continue
         utt_id, fields, raw_label = parsed
-        if utt_id in first and filecmp.cmp(first[utt_id], path, shallow=False):
-            log.info("%s: ignored %s: identical copy of %s", corpus, source, loaded.seen[utt_id])
-            continue
-        loaded.entries += 1
-        if loaded.duplicate(utt_id, raw_label, source):
-            continue
-        first[utt_id] = path
-        kept.append(Named(utt_id, path, source, fields, raw_label))
-    return kept
+        found.append((utt_id, path, raw_label, fields))
+    return [
+        Named(utt_id, path, source, fields, raw_label)
+        for utt_id, path, raw_label, source, fields in distinct_copies(found, root, loaded)
+    ]
 
 
 def walked(root: Path) -> Sources:

@@ -73,7 +73,7 @@ def load(root: Path) -> Loaded:
     """Read RAVDESS from `root` (any folder above the Actor_NN folders)."""
     root = Path(os.path.abspath(root))
     loaded = Loaded(variant="wav names")
-    for item in named_files(root, "RAVDESS", loaded, _parse):
+    for item in named_files(root, loaded, _parse):
         fields = item.fields
         if fields.group("channel") == SONG:
             reason = f"song, not speech (vocal channel {SONG})"

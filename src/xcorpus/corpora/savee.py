@@ -62,7 +62,7 @@ def load(root: Path) -> Loaded:
     """Read SAVEE from `root` (any folder above the speaker folders or the flat folder)."""
     root = Path(os.path.abspath(root))
     loaded = Loaded(variant="wav names")
-    for item in named_files(root, "SAVEE", loaded, _parse):
+    for item in named_files(root, loaded, _parse):
         label = four_class(loaded, item, LABELS, NAMES)
         if label is None:
             continue

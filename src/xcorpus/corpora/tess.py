@@ -98,7 +98,7 @@ def load(root: Path) -> Loaded:
     """Read TESS from `root` (any folder above the wavs or the Kaggle emotion folders)."""
     root = Path(os.path.abspath(root))
     loaded = Loaded(variant="wav names")
-    for item in named_files(root, "TESS", loaded, _parse):
+    for item in named_files(root, loaded, _parse):
         conflict = _folder_conflict(item)
         if conflict is not None:
             loaded.reject(item.utt_id, conflict, item.raw_label, item.source)
