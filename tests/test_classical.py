@@ -1,0 +1,243 @@
+"""The classical classifiers: selection on validation only, outputs as the MLP's, model.pt."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+import torch
+from test_config import checked
+from test_train import experiment, make_world, run
+
+from xcorpus.config import ConfigError
+from xcorpus.grids import DEFAULT_GRIDS, check_grid
+from xcorpus.labels import CLASSES
+from xcorpus.tables import write_parquet
+from xcorpus.train import loop
+from xcorpus.train.classical import fit_classical, load_model
+from xcorpus.train.data import load_data
+
+CLASSICAL = [("logistic", "rbf"), ("svm", "linear"), ("svm", "rbf"), ("xgboost", "rbf")]
+PROBS = [f"prob_{c}" for c in CLASSES]
+
+
+def classical(name: str, kernel: str = "rbf", **overrides) -> dict:
+    return {"classifier": name, "svm_kernel": kernel, "use_curriculum_learning": False} | overrides
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict:
+    return make_world(tmp_path_factory.mktemp("world"))
+
+
+def relabelled(world: dict, root: Path, corpus: str, rows, labels) -> dict:
+    """A copy of `world` whose index of `corpus` gives `rows` (utt_ids) other labels."""
+    copy = dict(world)
+    copy["indexes"] = []
+    for path in world["indexes"]:
+        table = pq.read_table(path)
+        if path.stem == corpus:
+            records = table.to_pylist()
+            new = dict(zip(rows, labels, strict=True))
+            for r in records:
+                r["label"] = r["raw_label"] = new.get(r["utt_id"], r["label"])
+            table = pa.Table.from_pylist(records, schema=table.schema)
+        copy["indexes"].append(root / path.name)
+        write_parquet(table, copy["indexes"][-1])
+    return copy
+
+
+def read_predictions(path: Path):
+    return pq.read_table(path / "predictions.parquet").to_pandas()
+
+
+@pytest.mark.parametrize(("name", "kernel"), CLASSICAL)
+def test_outputs_match_the_mlps_and_model_pt_round_trips(world, tmp_path, name, kernel):
+    metrics = run(world, tmp_path, **classical(name, kernel))
+    assert metrics["validation"]["uar"] > 0.9 and metrics["test"]["MSPP"]["uar"] > 0.8
+    assert metrics["best_epoch"] is None
+    record = metrics["classifier"]
+    key = f"svm {kernel}" if name == "svm" else name
+    assert record["name"] == key and record["deterministic"] is True
+    assert record["grid"] == DEFAULT_GRIDS[key]
+    assert metrics["n"]["validation"] == 40 and metrics["n"]["test"] == {"MSPP": 80}
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+
+    predictions = read_predictions(tmp_path)
+    assert len(predictions) == 40 + 80
+    probs = predictions[PROBS].to_numpy()
+    assert probs.shape == (120, 4) and (probs >= 0).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    assert (predictions["pred"] == [CLASSES[i] for i in probs.argmax(axis=1)]).all()
+    test_rows = predictions[predictions["role"] == "test"]
+    assert (test_rows["label"] == test_rows["pred"]).mean() == metrics["test"]["MSPP"]["accuracy"]
+
+    history = pacsv.read_csv(tmp_path / "history.csv").to_pylist()
+    n_points = int(np.prod([len(v) for v in DEFAULT_GRIDS[key].values()]))
+    assert [r["grid_point"] for r in history] == list(range(n_points))
+    assert [r["grid_point"] for r in history if r["selected"]] == [record["grid_point"]]
+    assert max(r["val_uar"] for r in history) == record["validation_uar"]
+    assert record["validation_uar"] == metrics["validation"]["uar"]
+
+    model = load_model(tmp_path / "model.pt")
+    assert model.record["hyperparameters"] == record["hyperparameters"]
+    data = load_data(
+        experiment(), world["manifest_path"], world["indexes"], {"audio": world["audio"],
+        "text": world["text"]}, None,
+    )  # fmt: skip
+    np.testing.assert_allclose(loop.predict_proba(model, data.test["MSPP"]), probs[40:], 1e-12)
+
+
+@pytest.mark.parametrize(("name", "kernel"), CLASSICAL)
+def test_test_labels_never_shape_the_choice_or_the_predictions(world, tmp_path, name, kernel):
+    ids = [f"MSPP_{i:04d}" for i in range(80)]
+    shuffled = relabelled(world, tmp_path / "w", "MSPP", ids, [CLASSES[i % 3] for i in range(80)])
+    a = run(world, tmp_path / "a", **classical(name, kernel))
+    b = run(shuffled, tmp_path / "b", **classical(name, kernel))
+    assert a["classifier"] == b["classifier"]
+    assert a["validation"] == b["validation"] and a["test"] != b["test"]
+    columns = ["utt_id", "pred", *PROBS]
+    assert read_predictions(tmp_path / "a")[columns].equals(
+        read_predictions(tmp_path / "b")[columns]
+    )
+    for name_ in ("history.csv", "model.pt"):
+        assert (tmp_path / "a" / name_).read_bytes() == (tmp_path / "b" / name_).read_bytes()
+
+
+def test_validation_labels_decide_the_choice(world):
+    """Validation labels set to what the grid point not chosen predicts make it the choice."""
+    grid = [1e-3, 1.0]
+    exp = experiment(**classical("logistic", classifier_grid={"C": grid}))
+    features = {"audio": world["audio"], "text": world["text"]}
+    data = noisy(load_data(exp, world["manifest_path"], world["indexes"], features, None))
+    honest = fit_classical(exp, data)
+    other = grid[1 - honest.record["grid_point"]]
+    alone = fit_classical(exp | {"classifier_grid": {"C": [other]}}, data)
+    guessed = torch.from_numpy(loop.predict_proba(alone.model, data.val).argmax(axis=1))
+    assert (guessed != data.val.y).any()  # the two points disagree somewhere
+    misled = fit_classical(exp, replace(data, val=replace(data.val, y=guessed)))
+    assert misled.record["hyperparameters"] == {"C": other}
+    assert misled.record["validation_uar"] == 1.0
+
+
+def noisy(data):
+    """`data` with its training and validation features drowned in noise, so that grid
+    points differ in what they predict."""
+    generator = torch.Generator().manual_seed(0)
+
+    def drown(split):
+        x = {m: t + 4 * torch.randn(t.shape, generator=generator) for m, t in split.x.items()}
+        return replace(split, x=x)
+
+    return replace(data, train=drown(data.train), val=drown(data.val))
+
+
+def test_seeds_give_identical_results(world, tmp_path):
+    a = run(world, tmp_path / "a", seed=1, **classical("xgboost"))
+    b = run(world, tmp_path / "b", seed=2, **classical("xgboost"))
+    assert {k: v for k, v in a.items() if k != "seed"} == {
+        k: v for k, v in b.items() if k != "seed"
+    }
+    for name in ("predictions.parquet", "history.csv", "model.pt"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_normalisation_applies_as_for_the_mlp(world, tmp_path):
+    a = run(world, tmp_path / "a", **classical("logistic", feature_normalisation="corpus"))
+    assert a["feature_normalisation"]["transductive"] is True
+    record = load_model(tmp_path / "a" / "model.pt").record["standardisation"]
+    for mean, std in record.values():  # inputs arrive standardised: the model's own is identity
+        assert (mean == 0).all() and (std == 1).all()
+    run(world, tmp_path / "b", **classical("logistic"))
+    mean, _ = load_model(tmp_path / "b" / "model.pt").record["standardisation"]["audio"]
+    assert np.abs(mean).max() > 0.1  # under train: the training split's statistics
+
+
+def test_a_grid_override_replaces_only_the_parameters_it_names():
+    exp = classical("svm", "rbf", classifier_grid={"C": [2.0, 5]})
+    assert check_grid(exp) == {"C": [2.0, 5], "gamma": ["scale", 0.001, 0.01, 0.1]}
+    exp = classical("xgboost", classifier_grid={"max_depth": [2]})
+    assert check_grid(exp)["max_depth"] == [2]
+
+
+@pytest.mark.parametrize(
+    ("name", "kernel", "grid", "message"),
+    [
+        ("svm", "linear", {"gamma": [0.1]},
+         "'gamma' is not a parameter of svm linear; its parameters: C"),
+        ("logistic", "rbf", {"depth": [3]}, "'depth' is not a parameter of logistic; its "
+         "parameters: C"),
+        ("xgboost", "rbf", {"max_depth": [2.5]}, "max_depth: 2.5 is not a positive integer"),
+        ("svm", "rbf", {"gamma": ["auto"]}, "gamma: 'auto' is not a positive number or \"scale\""),
+        ("logistic", "rbf", {"C": [0]}, "C: 0 is not a positive number"),
+    ],
+)  # fmt: skip
+def test_bad_grids_are_refused_before_any_job(default_config, name, kernel, grid, message):
+    refused(default_config, classical(name, kernel, classifier_grid=grid),
+            f"classifier {name}: classifier_grid: {message}")  # fmt: skip
+
+
+def refused(config: dict, change: dict, message: str) -> None:
+    """The default config with `change` in its first experiment stops with `message`."""
+    config["experiments"][0] = config["experiments"][0] | change
+    with pytest.raises(ConfigError) as error:
+        checked(config)
+    assert str(error.value) == f"experiment IEMO_only: {message}"
+
+
+def test_a_curriculum_with_a_classical_classifier_is_refused(default_config):
+    refused(
+        default_config,
+        {"classifier": "logistic"},
+        "classifier logistic fits the whole training set at once, so it cannot follow a "
+        "curriculum (use_curriculum_learning is true, curriculum_type difficulty; true is the "
+        "default and the default template's); set use_curriculum_learning: false in this "
+        "experiment, or use classifier: mlp",
+    )
+
+
+def test_sequences_with_a_classical_classifier_are_refused(default_config):
+    default_config["features"] = {
+        "egemaps": {"backend": "egemaps", "granularity": "frames"},
+        "minilm": {"backend": "minilm", "granularity": "frames"},
+    }
+    default_config["corpora"] = {c: default_config["corpora"][c] for c in ("IEMO", "MSPI")}
+    sequences = {"modality": "both", "fusion_type": "cross_attention"}
+    refused(
+        default_config,
+        classical("svm") | sequences,
+        "classifier svm takes utterance vectors, and fusion_type cross_attention would feed it "
+        "the frame/token sequences of egemaps and minilm; set fusion_type: concat (the feature "
+        "sets' utterance vectors, concatenated), or use classifier: mlp",
+    )
+
+
+def test_a_fusion_layer_with_a_classical_classifier_is_refused(default_config):
+    default_config["corpora"] = {c: default_config["corpora"][c] for c in ("IEMO", "MSPI")}
+    refused(
+        default_config,
+        classical("xgboost", modality="both", fusion_type="gated"),
+        "classifier xgboost concatenates audio and text vectors; fusion_type gated is a layer "
+        "of the MLP: set fusion_type: concat, or use classifier: mlp",
+    )
+
+
+def test_a_grid_for_the_mlp_is_refused(default_config):
+    refused(
+        default_config,
+        {"classifier_grid": {"C": [1.0]}},
+        "classifier_grid applies to the classical classifiers (logistic, svm, xgboost), not to "
+        "classifier mlp; remove it or set classifier",
+    )
+
+
+def test_a_classical_experiment_passes_the_checks(default_config):
+    default_config["experiments"][0] |= classical("svm", "linear", classifier_grid={"C": [1]})
+    first = checked(default_config)[0]
+    assert (first["classifier"], first["svm_kernel"], first["classifier_grid"]) == (
+        "svm", "linear", {"C": [1]},
+    )  # fmt: skip
