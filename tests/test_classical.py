@@ -10,9 +10,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import torch
+from test_aggregate import fake_metrics
 from test_config import checked
 from test_train import experiment, make_world, run
 
+from xcorpus.aggregate import Run, cross_corpus_table, latex_table, markdown_table
 from xcorpus.config import ConfigError
 from xcorpus.grids import DEFAULT_GRIDS, check_grid
 from xcorpus.labels import CLASSES
@@ -241,3 +243,19 @@ def test_a_classical_experiment_passes_the_checks(default_config):
     assert (first["classifier"], first["svm_kernel"], first["classifier_grid"]) == (
         "svm", "linear", {"C": [1]},
     )  # fmt: skip
+
+
+def test_tables_say_a_deterministic_classifier_has_no_spread():
+    record = {"name": "logistic", "deterministic": True, "hyperparameters": {"C": 1.0}}
+    same = {s: fake_metrics(s, 0.5, {"MSPP": 0.4}) | {"classifier": record} for s in (1, 2)}
+    mlp = {s: fake_metrics(s, 0.5 + s / 10, {"MSPP": 0.4}, "B") for s in (1, 2)}
+    table = cross_corpus_table([Run("A", "IEMO+MSPI", same), Run("B", "IEMO+MSPI", mlp)])
+    assert table.column("deterministic").to_pylist() == ["logistic", None]
+    note = (
+        "A: classifier logistic is deterministic; every seed gives the same model and scores, "
+        "so its ± 0.000 is no estimate of seed-to-seed variation."
+    )
+    markdown = markdown_table(table)
+    assert "| A | IEMO+MSPI | 2 | 0.500 ± 0.000 (n=20) |" in markdown
+    assert [line for line in markdown.splitlines() if "deterministic" in line] == [f"- {note}"]
+    assert note.replace("±", r"$\pm$") in latex_table(table)

@@ -11,7 +11,8 @@ Decisions where the issue is silent:
 
 - Probabilities. logistic and xgboost give their own. svm gives Platt scaling: a sigmoid per
   class fitted on the SVM's one-vs-rest decision values of the training rows, each value from
-  an SVM fitted without that row's fold (5 stratified folds in row order, no shuffling), the
+  an SVM fitted without that row's fold (5 stratified folds in row order, no shuffling; as
+  many as the rarest training class has rows when that is fewer, at least 2), the
   SVM itself fitted on all training rows, the sigmoids' outputs normalised to sum 1
   (scikit-learn's CalibratedClassifierCV, ensemble=False). No random numbers are drawn, so it
   is deterministic. `pred` is always the argmax of the probabilities (as for the MLP), so UAR,
@@ -45,6 +46,7 @@ from xcorpus.train.loop import class_weights
 from xcorpus.train.normalise import model_statistics
 
 MODEL_FORMAT = "xcorpus.classical/1"
+CALIBRATION_FOLDS = 5  # an SVM's Platt scaling: fewer when a class has fewer training rows
 
 
 def vectors(x: dict, stats: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -58,8 +60,9 @@ def vectors(x: dict, stats: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndar
     return np.concatenate(parts, axis=1)
 
 
-def make_estimator(name: str, kernel: str, params: dict):
-    """An unfitted estimator of the classifier with these hyperparameters (deterministic)."""
+def make_estimator(name: str, kernel: str, params: dict, folds: int = CALIBRATION_FOLDS):
+    """An unfitted estimator of the classifier with these hyperparameters (deterministic);
+    an SVM's probabilities are calibrated over `folds` folds of its training rows."""
     if name == "logistic":
         from sklearn.linear_model import LogisticRegression
 
@@ -68,7 +71,7 @@ def make_estimator(name: str, kernel: str, params: dict):
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC
 
-        return CalibratedClassifierCV(SVC(kernel=kernel, **params), cv=5, ensemble=False)
+        return CalibratedClassifierCV(SVC(kernel=kernel, **params), cv=folds, ensemble=False)
     if name == "xgboost":
         from xgboost import XGBClassifier
 
@@ -140,12 +143,19 @@ def fit_classical(experiment: dict, data: Data) -> Selection:
     if len(classes) < 2:
         raise ValueError(f"classifier {name} needs at least two classes in the training set")
     encoded = np.searchsorted(classes, y)
+    folds = min(CALIBRATION_FOLDS, int(np.bincount(encoded).min()))
+    if name == "svm" and folds < 2:
+        rare = CLASSES[classes[np.bincount(encoded).argmin()]]
+        raise ValueError(
+            f"classifier svm calibrates its probabilities on folds of the training rows, which "
+            f"needs at least 2 training utterances of each class; {rare} has 1"
+        )
     weights = class_weights(data.train.y.cpu()).double().numpy()[y]
     sample_weight = weights if experiment["class_weights"] else None
     history, best, best_uar = [], None, -1.0
     for i, point in enumerate(grid_points(grid)):
         params = _resolved(point, x)
-        estimator = make_estimator(name, kernel, params)
+        estimator = make_estimator(name, kernel, params, folds)
         estimator.fit(x, encoded, sample_weight=sample_weight)
         pred = classes[estimator.predict_proba(x_val).argmax(axis=1)]
         uar = classification_metrics(y_val, pred)["uar"]
