@@ -12,6 +12,7 @@ import pytest
 import torch
 from test_aggregate import fake_metrics
 from test_config import checked
+from test_tracking import EXPERIMENT, offline_runs, seed_metrics
 from test_train import experiment, make_world, run
 
 from xcorpus.aggregate import Run, cross_corpus_table, latex_table, markdown_table
@@ -19,6 +20,7 @@ from xcorpus.config import ConfigError
 from xcorpus.grids import DEFAULT_GRIDS, check_grid
 from xcorpus.labels import CLASSES
 from xcorpus.tables import write_parquet
+from xcorpus.tracking import log_seed_run
 from xcorpus.train import loop
 from xcorpus.train.classical import fit_classical, load_model
 from xcorpus.train.data import load_data
@@ -259,3 +261,22 @@ def test_tables_say_a_deterministic_classifier_has_no_spread():
     assert "| A | IEMO+MSPI | 2 | 0.500 ± 0.000 (n=20) |" in markdown
     assert [line for line in markdown.splitlines() if "deterministic" in line] == [f"- {note}"]
     assert note.replace("±", r"$\pm$") in latex_table(table)
+
+
+def test_weights_and_biases_records_the_classifier_and_its_grid(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    chosen = {"C": 0.1, "gamma": 0.01}
+    record = {"name": "svm rbf", "hyperparameters": chosen, "deterministic": True}
+    metrics = seed_metrics(42, 0.6) | {"best_epoch": None, "classifier": record}
+    history = [
+        {"grid_point": i, "C": c, "val_uar": u, "selected": i == 1}
+        for i, (c, u) in enumerate([(0.01, 0.4), (0.1, 0.6), (1.0, 0.5)])
+    ]
+    exp = EXPERIMENT | {"classifier": "svm", "svm_kernel": "rbf"}
+    assert log_seed_run(exp, metrics, history, "offline", tmp_path)["logged"]
+    (run,) = offline_runs(tmp_path).values()
+    assert (run.config["classifier"], run.config["svm_kernel"]) == ("svm", "rbf")
+    assert (run.config["classifier_chosen"], run.config["deterministic"]) == (chosen, True)
+    steps = [(h["_step"], h["val_uar"]) for h in run.history if "val_uar" in h]
+    assert steps == [(0, 0.4), (1, 0.6), (2, 0.5)]
