@@ -13,15 +13,15 @@ import torch
 from test_aggregate import fake_metrics
 from test_config import checked
 from test_tracking import EXPERIMENT, offline_runs, seed_metrics
-from test_train import experiment, make_world, run
+from test_train import experiment, make_world, run, with_vad_and_sessions
 
-from xcorpus.aggregate import Run, cross_corpus_table, latex_table, markdown_table
+from xcorpus.aggregate import Run, cross_corpus_table, latex_table, loso_mean, markdown_table
 from xcorpus.config import ConfigError
 from xcorpus.grids import DEFAULT_GRIDS, check_grid
 from xcorpus.labels import CLASSES
-from xcorpus.tables import write_parquet
+from xcorpus.tables import MANIFEST_SCHEMA, write_parquet
 from xcorpus.tracking import log_seed_run
-from xcorpus.train import loop
+from xcorpus.train import Inputs, loop, train_fold
 from xcorpus.train.classical import fit_classical, load_model
 from xcorpus.train.data import load_data
 
@@ -280,3 +280,26 @@ def test_weights_and_biases_records_the_classifier_and_its_grid(tmp_path, monkey
     assert (run.config["classifier_chosen"], run.config["deterministic"]) == (chosen, True)
     steps = [(h["_step"], h["val_uar"]) for h in run.history if "val_uar" in h]
     assert steps == [(0, 0.4), (1, 0.6), (2, 0.5)]
+
+
+def test_a_leave_one_session_out_fold_and_its_mean_keep_the_record(tmp_path):
+    world = make_world(tmp_path / "w")
+    with_vad_and_sessions(world)
+    session = {r["utt_id"]: r["session"] for r in pq.read_table(world["indexes"][0]).to_pylist()}
+    manifest = pq.read_table(world["manifest_path"]).to_pylist()
+    rows = [r | {"fold": session.get(r["utt_id"])} for r in manifest if r["corpus"] != "MSPI"]
+    write_parquet(pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA), world["manifest_path"])
+    exp = experiment(
+        train_dataset=["IEMO"], modality="audio", evaluation_mode="loso", **classical("logistic")
+    )
+    inputs = Inputs(world["manifest_path"], world["indexes"], world["audio"][:2], [], [])
+    folds = [tmp_path / f"fold-{f}" for f in (1, 2)]
+    for fold, out in zip((1, 2), folds, strict=True):
+        metrics = train_fold(exp, 1, fold, 0.5, inputs, out, tmp_path / "resume")
+        assert metrics["fold"] == fold and metrics["classifier"]["name"] == "logistic"
+        assert metrics["n"]["in_corpus"] == {"IEMO": 48}  # the held-out session's 2 speakers
+    mean = loso_mean(
+        [f / "metrics.json" for f in folds], [f / "predictions.parquet" for f in folds],
+        tmp_path / "loso.json",
+    )  # fmt: skip
+    assert mean["classifier"]["deterministic"] is True
