@@ -303,3 +303,29 @@ def test_a_leave_one_session_out_fold_and_its_mean_keep_the_record(tmp_path):
         tmp_path / "loso.json",
     )  # fmt: skip
     assert mean["classifier"]["deterministic"] is True
+
+
+def test_an_svm_needs_two_training_rows_per_class_for_its_probabilities(world):
+    exp = experiment(**classical("svm", "linear", classifier_grid={"C": [1.0]}))
+    features = {"audio": world["audio"], "text": world["text"]}
+    data = load_data(exp, world["manifest_path"], world["indexes"], features, None)
+    y = data.train.y.numpy()
+    keep = np.flatnonzero((y != 3) | (np.cumsum(y == 3) == 1))  # one angry utterance left
+    few = replace(data, train=data.train.take(keep))
+    with pytest.raises(ValueError, match="at least 2 training utterances of each class; angry"):
+        fit_classical(exp, few)
+    two = np.flatnonzero((y != 3) | (np.cumsum(y == 3) <= 2))
+    fitted = fit_classical(exp, replace(data, train=data.train.take(two)))
+    assert fitted.model.record["classes"] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("name", ["logistic", "xgboost"])
+def test_a_class_absent_from_training_gets_probability_zero(world, name):
+    exp = experiment(**classical(name, classifier_grid={}))
+    features = {"audio": world["audio"], "text": world["text"]}
+    data = load_data(exp, world["manifest_path"], world["indexes"], features, None)
+    three = np.flatnonzero(data.train.y.numpy() != 3)
+    fitted = fit_classical(exp, replace(data, train=data.train.take(three)))
+    probs = loop.predict_proba(fitted.model, data.val)
+    assert probs.shape == (len(data.val), 4) and (probs[:, 3] == 0).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-12)

@@ -129,8 +129,7 @@ class Selection:
 def fit_classical(experiment: dict, data: Data) -> Selection:
     """Fit every grid point on the training rows, keep the first with the best validation
     UAR. Only data.train and data.val are read."""
-    name, kernel = experiment["classifier"], experiment["svm_kernel"]
-    grid = check_grid(experiment)
+    name, label = experiment["classifier"], grid_key(experiment)
     stats = {
         m: (mean.double().numpy(), std.double().numpy())
         for m, (mean, std) in model_statistics(
@@ -143,30 +142,23 @@ def fit_classical(experiment: dict, data: Data) -> Selection:
     if len(classes) < 2:
         raise ValueError(f"classifier {name} needs at least two classes in the training set")
     encoded = np.searchsorted(classes, y)
-    folds = min(CALIBRATION_FOLDS, int(np.bincount(encoded).min()))
-    if name == "svm" and folds < 2:
-        rare = CLASSES[classes[np.bincount(encoded).argmin()]]
-        raise ValueError(
-            f"classifier svm calibrates its probabilities on folds of the training rows, which "
-            f"needs at least 2 training utterances of each class; {rare} has 1"
-        )
+    folds = _calibration_folds(name, classes, encoded)
     weights = class_weights(data.train.y.cpu()).double().numpy()[y]
     sample_weight = weights if experiment["class_weights"] else None
-    history, best, best_uar = [], None, -1.0
-    for i, point in enumerate(grid_points(grid)):
+    history, best = [], None
+    for i, point in enumerate(grid_points(check_grid(experiment))):
         params = _resolved(point, x)
-        estimator = make_estimator(name, kernel, params, folds)
+        estimator = make_estimator(name, experiment["svm_kernel"], params, folds)
         estimator.fit(x, encoded, sample_weight=sample_weight)
         pred = classes[estimator.predict_proba(x_val).argmax(axis=1)]
         uar = classification_metrics(y_val, pred)["uar"]
         print(f"grid point {i}: {_show(params)}: val UAR {uar:.4f}")
         history.append({"grid_point": i, **params, "val_uar": uar})
-        if uar > best_uar:
-            best, best_uar = (i, params, estimator), uar
-    chosen, params, estimator = best
+        if best is None or uar > best[0]:
+            best = (uar, i, params, estimator)
+    best_uar, chosen, params, estimator = best
     for row in history:
         row["selected"] = row["grid_point"] == chosen
-    label = grid_key(experiment)
     print(
         f"classifier {label}: grid point {chosen} of {len(history)} chosen on validation UAR "
         f"({_show(params)}; {best_uar:.4f}); deterministic: every seed gives this same model, "
@@ -184,11 +176,24 @@ def fit_classical(experiment: dict, data: Data) -> Selection:
         "name": label,
         "hyperparameters": params,
         "grid_point": chosen,
-        "grid": grid,
+        "grid": check_grid(experiment),
         "validation_uar": best_uar,
         "deterministic": True,
     }
     return Selection(ClassicalModel(record), history, summary)
+
+
+def _calibration_folds(name: str, classes: np.ndarray, encoded: np.ndarray) -> int:
+    """Folds for an SVM's Platt scaling: 5, or as many as the rarest class has rows."""
+    counts = np.bincount(encoded)
+    folds = min(CALIBRATION_FOLDS, int(counts.min()))
+    if name == "svm" and folds < 2:
+        rare = CLASSES[classes[counts.argmin()]]
+        raise ValueError(
+            "classifier svm calibrates its probabilities on folds of the training rows, which "
+            f"needs at least 2 training utterances of each class; {rare} has 1"
+        )
+    return folds
 
 
 def _resolved(point: dict, x: np.ndarray) -> dict:
