@@ -12,6 +12,8 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -37,19 +39,27 @@ def cell_means(runs: Path, name: str, split: str) -> list[float]:
     return [float(np.mean([m[split][c]["uar"] for m in seeds])) for c in corpora]
 
 
+@contextmanager
+def workflow_run(config: dict, cores: str, targets: list[str] = ()) -> Iterator[tuple[float, Path]]:
+    """Run the workflow with `config` in a fresh copy of this checkout (to `targets`, by default
+    its default target); yield its wall time and its results/runs directory, which lives until
+    the block ends."""
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        fresh_copy(workdir)
+        (workdir / "benchmark.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        command = ["snakemake", "--cores", cores, *targets, "--configfile", "benchmark.yaml"]
+        elapsed, _ = timed(command, workdir)
+        yield elapsed, workdir / "results" / "runs"
+
+
 def main() -> None:
     args = argparse.ArgumentParser()
     args.add_argument("--cores", default="all")
     opts = args.parse_args()
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config |= {"experiments": experiments(config), "wandb_mode": "disabled"}
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        fresh_copy(workdir)
-        (workdir / "normalisation.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        command = ["snakemake", "--cores", opts.cores, "--configfile", "normalisation.yaml"]
-        elapsed, _ = timed(command, workdir)
-        runs = workdir / "results" / "runs"
+    with workflow_run(config, opts.cores) as (elapsed, runs):
         names = {
             m: [e["name"] for e in config["experiments"] if e["name"].endswith(m)] for m in METHODS
         }

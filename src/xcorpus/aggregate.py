@@ -173,6 +173,7 @@ def loso_mean(fold_metrics: list[Path], fold_predictions: list[Path], out: Path)
         "seed": first["seed"],
         "folds": [f["fold"] for f in folds],
         **_normalisation(folds),
+        **({"classifier": first["classifier"]} if first.get("classifier") else {}),
         "validation": mean_metrics([f["validation"] for f in folds]),
         "test": {},
         "in_corpus": {corpus: mean_metrics([f["in_corpus"][corpus] for f in folds])},
@@ -204,6 +205,14 @@ def transductive_reason(run: "Run") -> str | None:
     features, feature_normalisation corpus or speaker), or None."""
     record = _normalisation(list(run.metrics.values())).get("feature_normalisation")
     return record["reason"] if record and record["transductive"] else None
+
+
+def deterministic_classifier(run: "Run") -> str | None:
+    """The classifier of a run whose seeds all give the same model (xcorpus.train.classical),
+    or None."""
+    records = [m.get("classifier") for m in run.metrics.values()]
+    deterministic = records and all(r and r["deterministic"] for r in records)
+    return records[0]["name"] if deterministic else None
 
 
 def _scored_utterances(predictions: list[Path]) -> dict[str, set[tuple[str, str]]]:
@@ -337,6 +346,7 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
         pa.field("n_seeds", pa.int64(), nullable=False),
         pa.field("missing_seeds", pa.string()),
         pa.field("transductive", pa.string()),  # why, for a transductive experiment; else null
+        pa.field("deterministic", pa.string()),  # its classifier, if every seed is the same run
     ]
     for c in columns:
         fields += [pa.field(f"{c}_uar_{stat}", pa.float64()) for stat in STATISTICS]
@@ -349,6 +359,7 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
             "n_seeds": len(run.metrics),
             "missing_seeds": _seed_list(run.missing),
             "transductive": transductive_reason(run),
+            "deterministic": deterministic_classifier(run),
         }
         for column in columns:
             by_seed = splits.get(column)
@@ -448,6 +459,17 @@ def transductive_notes(rows: list[dict]) -> list[str]:
     ]
 
 
+def determinism_notes(rows: list[dict]) -> list[str]:
+    """One note per experiment of a deterministic classifier: its seeds are one run repeated."""
+    return [
+        f"{row['experiment']}: classifier {row['deterministic']} is deterministic; every seed "
+        "gives the same model and scores, so its ± 0.000 is no estimate of seed-to-seed "
+        "variation."
+        for row in rows
+        if row.get("deterministic")
+    ]
+
+
 def markdown_table(table: pa.Table) -> str:
     """The cross-corpus table as Markdown: experiments x (validation, test corpora, in-corpus
     tests) UAR with n, the seeds averaged ("2 of 3" when some are missing), the missing seeds
@@ -473,6 +495,7 @@ def markdown_table(table: pa.Table) -> str:
     if any(column.others for column in columns.values()):
         lines.append(f"- †: {DAGGER_NOTE}.")
     lines += [f"- {note}" for note in transductive_notes(rows)]
+    lines += [f"- {note}" for note in determinism_notes(rows)]
     notes = [
         f"{row['experiment']}: seed(s) {row['missing_seeds'].replace(';', ', ')}"
         for row in rows
@@ -565,6 +588,9 @@ def latex_table(table: pa.Table) -> str:
     for note in transductive_notes(rows):
         note = latex_escape(note.removeprefix(TRANSDUCTIVE_MARK))
         lines.append(rf"\multicolumn{{{len(header)}}}{{l}}{{$^\ddagger${note}}} \\")
+    for note in determinism_notes(rows):
+        note = latex_escape(note).replace("±", r"$\pm$")
+        lines.append(rf"\multicolumn{{{len(header)}}}{{l}}{{{note}}} \\")
     lines.append(r"\end{tabular}")
     return "\n".join(lines) + "\n"
 

@@ -15,6 +15,7 @@ from jsonschema import ValidationError
 from xcorpus.corpora import CORPORA
 from xcorpus.corpora.test_lists import list_path
 from xcorpus.features import BACKENDS, NEEDS_MODEL, TEXT_LANGUAGES, check_options
+from xcorpus.grids import check_grid
 
 # Feature sets every config has unless it redefines them.
 BUILTIN_FEATURE_SETS = {
@@ -105,6 +106,7 @@ def _expand(raw: dict, config: dict) -> dict:
             "left to test on"
         )
     _check_features(exp, config)
+    _check_classifier(exp, config)
     return exp
 
 
@@ -293,6 +295,46 @@ def _check_languages(exp: dict, config: dict, corpora: list[str]) -> None:
             "define a feature set with backend hf_text and a local multilingual model (e.g. "
             "paraphrase-multilingual-MiniLM-L12-v2) as text_features, or use modality audio"
         )
+
+
+def _check_classifier(exp: dict, config: dict) -> None:
+    """A classical classifier fits utterance vectors once: no curriculum, no sequences, no
+    fusion layer, and a grid of its own parameters; the MLP takes no grid."""
+    name, classifier = exp["name"], exp["classifier"]
+    if classifier == "mlp":
+        if exp["classifier_grid"]:
+            raise ConfigError(
+                f"experiment {name}: classifier_grid applies to the classical classifiers "
+                "(logistic, svm, xgboost), not to classifier mlp; remove it or set classifier"
+            )
+        return
+    where = f"experiment {name}: classifier {classifier}"
+    if uses_curriculum(exp):
+        raise ConfigError(
+            f"{where} fits the whole training set at once, so it cannot follow a curriculum "
+            f"(use_curriculum_learning is true, curriculum_type {exp['curriculum_type']}; true "
+            "is the default and the default template's); set use_curriculum_learning: false "
+            "in this experiment, or use classifier: mlp"
+        )
+    if exp["modality"] == "both" and exp["fusion_type"] != "concat":
+        sets = [config["features"][exp[f"{m}_features"]] for m in modalities(exp)]
+        if exp["fusion_type"] == "cross_attention" and all(
+            s.get("granularity") == "frames" for s in sets
+        ):
+            raise ConfigError(
+                f"{where} takes utterance vectors, and fusion_type cross_attention would feed "
+                f"it the frame/token sequences of {exp['audio_features']} and "
+                f"{exp['text_features']}; set fusion_type: concat (the feature sets' utterance "
+                "vectors, concatenated), or use classifier: mlp"
+            )
+        raise ConfigError(
+            f"{where} concatenates audio and text vectors; fusion_type {exp['fusion_type']} is "
+            "a layer of the MLP: set fusion_type: concat, or use classifier: mlp"
+        )
+    try:
+        check_grid(exp)
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def with_builtin_feature_sets(feature_sets: dict) -> dict:

@@ -83,7 +83,11 @@ def confusion_matrices(metrics_paths: list[Path], out: Path) -> None:
 
 
 def learning_curves(history_paths: list[Path], out: Path) -> None:
-    """Validation UAR and training loss per epoch for each seed, with the curriculum fraction."""
+    """Validation UAR and training loss per epoch for each seed, with the curriculum fraction;
+    for a classical classifier, validation UAR per grid point."""
+    if history_paths and "grid_point" in pd.read_csv(history_paths[0], nrows=0).columns:
+        grid_curves(history_paths, out)
+        return
     figure, (uar_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     fraction_ax = uar_ax.twinx()
     for path in history_paths:
@@ -100,6 +104,24 @@ def learning_curves(history_paths: list[Path], out: Path) -> None:
     fraction_ax.set_ylim(0, 1.05)
     loss_ax.set(xlabel="epoch", ylabel="training loss", title="training loss")
     uar_ax.legend(fontsize=7)
+    _save(figure, out)
+
+
+def grid_curves(history_paths: list[Path], out: Path) -> None:
+    """A classical classifier's validation UAR per grid point (history.csv rows), the chosen
+    point circled; seeds of a deterministic classifier coincide."""
+    figure, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
+    for path in history_paths:
+        history = pd.read_csv(path)
+        run = Path(path).parent
+        label = f"{run.parent.name}/{run.name}" if run.name.startswith("fold-") else run.name
+        ax.plot(history["grid_point"], history["val_uar"], marker=".", label=label)
+        chosen = history[history["selected"]]
+        ax.scatter(chosen["grid_point"], chosen["val_uar"], s=120, facecolors="none",
+                   edgecolors="black")  # fmt: skip
+    ax.set(xlabel="grid point (history.csv)", ylabel="validation UAR",
+           title="model selection criterion per grid point (circled: chosen)")  # fmt: skip
+    ax.legend(fontsize=7)
     _save(figure, out)
 
 

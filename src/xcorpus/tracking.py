@@ -7,8 +7,10 @@ finish) is reported in one line on stderr and swallowed.
 Layout (project = experiment["wandb_project"], group = experiment name):
 
 - seed run `{name}_seed{seed}` (job_type "train"; a LOSO fold adds `_fold{fold}`, a LOSO mean
-  `_loso`): config = the experiment plus `seed` (and `fold`); history per epoch with step =
-  epoch; summary `validation_{m}`, `{train}to{test}_{m}` per test corpus and
+  `_loso`): config = the experiment plus `seed` (and `fold`; a classical classifier adds
+  `classifier_chosen`, its hyperparameters, and `deterministic`); history per epoch with step
+  = epoch (a classical classifier: per grid point, step = grid_point); summary
+  `validation_{m}`, `{train}to{test}_{m}` per test corpus and
   `{train}to{corpus}_in_corpus_{m}` per in-corpus test (`_loso_` instead of `_in_corpus_` for
   leave-one-session-out results), m in uar, accuracy, f1 (macro-F1); a confusion table per split
   under `confusion/{split key}`, rows the true class, columns the predicted one, in
@@ -61,10 +63,14 @@ def log_seed_run(
     if "feature_normalisation" in metrics:
         config["transductive"] = metrics["feature_normalisation"]["transductive"]
         config["transductive_reason"] = metrics["feature_normalisation"]["reason"]
+    if metrics.get("classifier"):
+        config["classifier_chosen"] = metrics["classifier"]["hyperparameters"]
+        config["deterministic"] = metrics["classifier"]["deterministic"]
+    step = "grid_point" if history and "grid_point" in history[0] else "epoch"
 
     def write(run: wandb.Run) -> None:
         for row in history:
-            run.log({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
+            run.log({k: v for k, v in row.items() if k != step}, step=int(row[step]))
         splits = _seed_splits(metrics)
         run.summary.update(
             {f"{key}_{m}": values[k] for key, values in splits.items() for m, k in METRICS.items()}

@@ -159,7 +159,8 @@ def _resume_path(
 def _run(
     experiment: dict, seed: int, data: Data, out_dir: Path, resume: Path, extra: dict | None = None
 ) -> dict:
-    """Fit, select the best epoch on validation UAR, evaluate it once on validation, the test
+    """Fit, select the best epoch (a classical classifier: its hyperparameters,
+    xcorpus.train.classical) on validation UAR, evaluate it once on validation, the test
     corpora and the in-corpus tests, write the outputs (metrics with `extra` keys), then drop
     the resume state."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -167,22 +168,16 @@ def _run(
         data, experiment["feature_normalisation"], experiment["min_speaker_utterances"]
     )
     print(describe_normalisation(normalisation))
-    model = build_model(experiment, data.train).to(device)
+    warn_missing_classes(data.train.y.cpu().numpy())
+    if experiment["classifier"] == "mlp":
+        model, history, selection = _fit_mlp(experiment, seed, data, resume, device)
+    else:  # imported here: an MLP run need not load scikit-learn and XGBoost
+        from xcorpus.train.classical import fit_classical
+
+        fitted = fit_classical(experiment, data)
+        model, history = fitted.model, fitted.history
+        selection = {"best_epoch": None, "classifier": fitted.record}
     train, val = data.train.to(device), data.val.to(device)
-    rng = np.random.default_rng(seed)
-    labels = data.train.y.cpu().numpy()
-    warn_missing_classes(labels)
-    print(describe(experiment))
-    if uses_difficulty(experiment):
-        print(
-            f"difficulty curriculum: {data.unscored} training utterance(s) without a "
-            f"{experiment['difficulty_method']} difficulty left out of training "
-            f"({len(data.train)} train on); validation and test sets are unaffected"
-        )
-    curriculum = make_curriculum(experiment, data.train.corpus, labels, data.difficulty, seed)
-    resume.parent.mkdir(parents=True, exist_ok=True)
-    result = fit(model, train, val, curriculum, experiment, rng, resume)
-    model.load_state_dict(result.best_state)
 
     val_metrics, val_predictions = evaluate(model, val, "val")
     tests = {c: evaluate(model, split.to(device), "test") for c, split in data.test.items()}
@@ -193,7 +188,7 @@ def _run(
         "seed": seed,
         **(extra or {}),
         "feature_normalisation": normalisation,
-        "best_epoch": result.best_epoch,
+        **selection,
         "validation": val_metrics,
         "test": {c: m for c, (m, _) in tests.items()},
         "in_corpus": {c: m for c, (m, _) in heldout.items()},
@@ -218,11 +213,36 @@ def _run(
     write_parquet(
         pa.concat_tables(predictions), out_dir / "predictions.parquet", PREDICTIONS_SCHEMA
     )
-    write_csv(pa.Table.from_pylist(result.history), out_dir / "history.csv")
-    save_checkpoint(model, out_dir / "model.pt")
+    write_csv(pa.Table.from_pylist(history), out_dir / "history.csv")
+    if isinstance(model, EmotionClassifier):
+        save_checkpoint(model, out_dir / "model.pt")
+    else:
+        model.save(out_dir / "model.pt")
     write_text(json.dumps(metrics, indent=2) + "\n", out_dir / "metrics.json")
     resume.unlink(missing_ok=True)
     return metrics
+
+
+def _fit_mlp(
+    experiment: dict, seed: int, data: Data, resume: Path, device: torch.device
+) -> tuple[EmotionClassifier, list[dict], dict]:
+    """The MLP with its best epoch's weights, its history, and its selection record."""
+    model = build_model(experiment, data.train).to(device)
+    train, val = data.train.to(device), data.val.to(device)
+    rng = np.random.default_rng(seed)
+    print(describe(experiment))
+    if uses_difficulty(experiment):
+        print(
+            f"difficulty curriculum: {data.unscored} training utterance(s) without a "
+            f"{experiment['difficulty_method']} difficulty left out of training "
+            f"({len(data.train)} train on); validation and test sets are unaffected"
+        )
+    labels = data.train.y.cpu().numpy()
+    curriculum = make_curriculum(experiment, data.train.corpus, labels, data.difficulty, seed)
+    resume.parent.mkdir(parents=True, exist_ok=True)
+    result = fit(model, train, val, curriculum, experiment, rng, resume)
+    model.load_state_dict(result.best_state)
+    return model, result.history, {"best_epoch": result.best_epoch}
 
 
 def _digest(split: Split) -> str:
