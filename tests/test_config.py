@@ -53,6 +53,32 @@ def test_seed_example_file_works_unchanged(default_config):
     ]
 
 
+def test_all_corpora_file_is_a_leave_one_corpus_out_grid():
+    config = yaml.safe_load((REPO / "configs" / "all_corpora.yaml").read_text())
+    experiments = checked(config)
+    assert len(config["corpora"]) == 12
+    trainable = [c for c in config["corpora"] if c != "TESS"]
+    assert [(e["name"], e["test_datasets"]) for e in experiments] == [
+        (f"LeaveOut_{c}", [t for t in config["corpora"] if t in (c, "TESS")]) for c in trainable
+    ]
+    assert [e["train_dataset"] for e in experiments] == [
+        [t for t in trainable if t != c] for c in trainable
+    ]
+
+
+def test_emobox_file_gives_the_twelve_pairs_of_emobox_table_5(tmp_path):
+    config = yaml.safe_load((REPO / "configs" / "emobox_cross_corpus.yaml").read_text())
+    for corpus in config["corpora"].values():
+        corpus["root"] = str(tmp_path)
+    config["features"]["emotion2vec"]["model"] = str(tmp_path)
+    experiments = checked(config)
+    pairs = {(e["train"], test) for e in experiments for test in e["test_datasets"]}
+    four = ("IEMO", "MELD", "RAVDESS", "SAVEE")
+    assert pairs == {(a, b) for a in four for b in four if a != b}
+    assert all(c["test_list"] == "emobox" for c in config["corpora"].values())
+    assert config["corpora"]["MELD"]["splits"] == "speaker"
+
+
 @pytest.mark.parametrize(
     ("key", "value", "named"),
     [
