@@ -11,6 +11,7 @@ from snakemake.utils import validate
 from xcorpus.config import (
     ConfigError,
     can_score,
+    check_dann_keys,
     expand_experiments,
     feature_options,
     mark_schema_defaults,
@@ -34,6 +35,7 @@ except WorkflowError as error:
 mark_schema_defaults(config["experiments"], GIVEN_KEYS)
 config["features"] = with_builtin_feature_sets(config["features"])
 try:
+    check_dann_keys(config["experiments"], GIVEN_KEYS)
     EXPERIMENTS = {exp["name"]: exp for exp in expand_experiments(config)}
 except ConfigError as error:
     sys.exit(f"Configuration error: {error}")

@@ -22,6 +22,8 @@ from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics, utterance_digest
 from xcorpus.tables import write_csv, write_parquet, write_text
 from xcorpus.train.curriculum import describe, make_curriculum
+from xcorpus.train.dann import adversarial
+from xcorpus.train.dann import describe as describe_adaptation
 from xcorpus.train.data import Data, Split, announce, load_data
 from xcorpus.train.loop import fit, predict_proba, set_determinism
 from xcorpus.train.models import EmotionClassifier, ModelConfig, save_checkpoint
@@ -180,9 +182,11 @@ def _run(
             f"({len(data.train)} train on); validation and test sets are unaffected"
         )
     curriculum = make_curriculum(experiment, data.train.corpus, labels, data.difficulty, seed)
+    trained, adaptation = adversarial(experiment, seed, model, data, device)
+    print(describe_adaptation(adaptation))
     resume.parent.mkdir(parents=True, exist_ok=True)
-    result = fit(model, train, val, curriculum, experiment, rng, resume)
-    model.load_state_dict(result.best_state)
+    result = fit(trained, train, val, curriculum, experiment, rng, resume)
+    trained.load_state_dict(result.best_state)
 
     val_metrics, val_predictions = evaluate(model, val, "val")
     tests = {c: evaluate(model, split.to(device), "test") for c, split in data.test.items()}
@@ -193,6 +197,7 @@ def _run(
         "seed": seed,
         **(extra or {}),
         "feature_normalisation": normalisation,
+        "domain_adaptation": adaptation,
         "best_epoch": result.best_epoch,
         "validation": val_metrics,
         "test": {c: m for c, (m, _) in tests.items()},

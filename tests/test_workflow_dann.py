@@ -1,0 +1,51 @@
+"""End-to-end: a domain-adversarial experiment on tiny demo corpora through the real Snakefile."""
+
+import json
+
+import pyarrow.csv as pacsv
+import pytest
+from test_workflow import experiment, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+def test_dann_on_unlabelled_test_corpora_is_recorded_and_marked(tmp_path):
+    dann = experiment(
+        "dann",
+        "IEMO",
+        num_epochs=3,
+        seeds=[1],
+        use_curriculum_learning=False,
+        domain_adaptation="dann",
+        dann_weight=0.5,
+        dann_warmup_epochs=1,
+        dann_unlabelled_test=True,
+    )
+    write_config(tmp_path, utterances=48, experiments=[dann])
+    run = snakemake(tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results"
+    metrics = json.loads((results / "runs/dann/seed-1/metrics.json").read_text())
+    tests = ["MSPI", "MSPP", "CMUMOSEI", "SAMSEMO"]
+    reason = f"the domain loss reads the unlabelled features of test corpora {', '.join(tests)}"
+    record = metrics["domain_adaptation"]
+    assert {k: v for k, v in record.items() if k != "domains"} == {
+        "method": "dann",
+        "weight": 0.5,
+        "warmup_epochs": 1,
+        "unlabelled_test": True,
+        "transductive": True,
+        "reason": reason,
+    }
+    assert list(record["domains"]) == ["IEMO", *tests]
+    assert record["domains"]["IEMO"] == metrics["n"]["train"]
+    assert [record["domains"][c] for c in tests] == [metrics["n"]["test"][c] for c in tests]
+    assert metrics["feature_normalisation"]["transductive"] is False
+    history = pacsv.read_csv(results / "runs/dann/seed-1/history.csv").to_pydict()
+    assert history["dann_lambda"] == [0.0, 0.5, 0.5]
+    log = (results / "logs/runs/dann/seed-1.log").read_text()
+    assert "domain adaptation: dann, reversal weight 0.5 reached after 1 warm-up epoch(s)" in log
+    assert f"; TRANSDUCTIVE: {reason}" in log
+    table = (results / "cross_corpus_uar.md").read_text().splitlines()
+    assert table[2].startswith("| dann ‡ | IEMO | 1 |")
+    assert f"- ‡ dann: transductive, {reason}; not comparable with inductive results." in table
