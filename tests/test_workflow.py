@@ -97,13 +97,16 @@ def test_report_builds_with_every_figure(tiny_run):
         for plot in ("confusion", "learning_curves", "accuracy_by_difficulty"):
             png = workdir / f"results/plots/{experiment}/{plot}.png"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    png = workdir / "results/plots/feature_map/egemaps.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     run = snakemake(workdir, "--report", "results/report.html")
     assert run.returncode == 0, run.stderr[-3000:]
     assert (workdir / "results/report.html").stat().st_size > 100_000
     # The report bundles the figures with their captions (checked by their file names here;
     # the HTML itself is an app that renders them).
     html = (workdir / "results/report.html").read_text(encoding="utf-8", errors="replace")
-    for name in ("cross_corpus_uar.png", "confusion.png", "learning_curves.png", "IEMO+MSPI.csv"):
+    names = ("cross_corpus_uar.png", "confusion.png", "learning_curves.png", "IEMO+MSPI.csv")
+    for name in (*names, "egemaps.png"):  # the feature map
         assert name in html
 
 

@@ -49,3 +49,14 @@ def test_dann_on_unlabelled_test_corpora_is_recorded_and_marked(tmp_path):
     table = (results / "cross_corpus_uar.md").read_text().splitlines()
     assert table[2].startswith("| dann ‡ | IEMO | 1 |")
     assert f"- ‡ dann: transductive, {reason}; not comparable with inductive results." in table
+    # The default target maps the feature set: as extracted, then as the experiment's model
+    # sees it (feature_normalisation train).
+    png = results / "plots/feature_map/egemaps.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    n = sum(metrics["n"]["test"].values()) + metrics["n"]["train"] + metrics["n"]["validation"]
+    n += sum(metrics["n"]["in_corpus"].values())
+    lines = (results / "logs/plots/feature_map/egemaps.log").read_text().splitlines()
+    assert [line.rsplit(" in ", 1)[0] for line in lines if "utterances" in line] == [
+        f"as extracted: {n} of {n} utterances (at most 100 per corpus), t-SNE",
+        f"train (as in dann): {n} of {n} utterances (at most 100 per corpus), t-SNE",
+    ]
