@@ -99,7 +99,9 @@ class DomainAdversarial(nn.Module):
     """The classifier plus its domain head, as training sees them. forward is the classifier's
     (validation, prediction); step_loss is a training step's class + domain loss."""
 
-    def __init__(self, classifier: EmotionClassifier, domains: Domains, experiment: dict, seed):
+    def __init__(
+        self, classifier: EmotionClassifier, domains: Domains, experiment: dict, seed: int
+    ):
         super().__init__()
         self.classifier = classifier
         width, hidden = classifier.head[0].in_features, classifier.config.hidden_dim
@@ -110,7 +112,7 @@ class DomainAdversarial(nn.Module):
         self.weight, self.warmup = experiment["dann_weight"], experiment["dann_warmup_epochs"]
         self.seed = seed
         self.domain_loss = nn.CrossEntropyLoss(reduction="sum")
-        self.start_epoch(0, 0, 1)
+        self.start_epoch(0, 0, 1)  # until fit starts epoch 0: its λ, no unlabelled rows
 
     def forward(self, x: dict) -> torch.Tensor:
         return self.classifier(x)
