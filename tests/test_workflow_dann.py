@@ -60,3 +60,20 @@ def test_dann_on_unlabelled_test_corpora_is_recorded_and_marked(tmp_path):
         f"as extracted: {n} of {n} utterances (at most 100 per corpus), t-SNE",
         f"train (as in dann): {n} of {n} utterances (at most 100 per corpus), t-SNE",
     ]
+
+
+def test_dann_config_errors_stop_before_any_job(tmp_path):
+    refusals = {
+        "experiment bad: dann_weight set, but domain_adaptation is none; set "
+        "domain_adaptation: dann or remove them": {"dann_weight": 0.3},
+        "experiment bad: domain_adaptation dann with one training corpus (IEMO) has one domain "
+        "to tell apart; train on several corpora or set dann_unlabelled_test: true "
+        "(transductive)": {"domain_adaptation": "dann"},
+    }
+    for message, change in refusals.items():
+        write_config(tmp_path, utterances=48, experiments=[experiment("bad", "IEMO", **change)])
+        run = snakemake(tmp_path, "-n")
+        assert run.returncode != 0
+        lines = [line for line in run.stderr.splitlines() if not line.startswith("Using workflow")]
+        assert lines[0] == f"Configuration error: {message}"
+    assert not (tmp_path / "results").exists()

@@ -5,7 +5,9 @@ hands them to the model, embedded in 2-D.
 A panel reads one experiment's splits (load_data: its manifest's utterances, labels and
 speakers), normalises them with xcorpus.train.normalise exactly as training does (`train`:
 the training split's statistics, which the model applies itself), and pools every role
-(training, validation, in-corpus and cross-corpus tests). The sample is up to
+(training, validation, in-corpus and cross-corpus tests). The map is of utterance vectors
+(a frame-level feature set's pooled `embedding`): for an experiment that trains on frame
+sequences it shows the same method applied to those vectors. The sample is up to
 `feature_map_per_corpus` utterances of each corpus, drawn with a fixed seed from the rows
 sorted by (corpus, utt_id), so panels over the same utterances show the same ones. It is
 embedded with t-SNE (seeded, on one thread: Barnes-Hut t-SNE is several times faster on one
