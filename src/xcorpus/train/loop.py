@@ -233,7 +233,7 @@ def run_epoch(
         "curriculum_fraction": curriculum.fraction(epoch),
         "samples_seen": progress.samples_seen + len(order),
     }
-    return row | model.epoch_record() if adversarial else row
+    return (row | model.epoch_record()) if adversarial else row
 
 
 def record_epoch(progress: Progress, row: dict, model: nn.Module, min_delta: float) -> None:
