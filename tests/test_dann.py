@@ -262,6 +262,14 @@ def test_without_unlabelled_test_it_is_inductive(world, tmp_path):
     history = pacsv.read_csv(tmp_path / "history.csv").to_pydict()
     assert history["dann_lambda"] == [0, 0.5] + [1.0] * 6
     assert all(loss > 0 for loss in history["domain_loss"])
+    # The reversed gradient changes what the encoder learns.
+    run(world, tmp_path / "none")
+    trained = torch.load(tmp_path / "model.pt", weights_only=True)["state_dict"]
+    plain = torch.load(tmp_path / "none" / "model.pt", weights_only=True)["state_dict"]
+    assert set(trained) == set(plain)
+    assert not torch.equal(
+        trained["encoders.audio.project.0.weight"], plain["encoders.audio.project.0.weight"]
+    )
 
 
 def test_none_records_no_domain_adaptation(world, tmp_path):
