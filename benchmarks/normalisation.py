@@ -7,16 +7,13 @@ prints per normalisation the mean cross-corpus UAR (over experiments x test corp
 mean over seeds) and the mean in-corpus UAR, with whether the results are transductive.
 """
 
-import argparse
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import yaml
-from workflow_timing import REPO, fresh_copy, timed
+from workflow_timing import variants_run
 
 METHODS = ("train", "corpus", "speaker", "none")
 
@@ -38,18 +35,7 @@ def cell_means(runs: Path, name: str, split: str) -> list[float]:
 
 
 def main() -> None:
-    args = argparse.ArgumentParser()
-    args.add_argument("--cores", default="all")
-    opts = args.parse_args()
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config |= {"experiments": experiments(config), "wandb_mode": "disabled"}
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        fresh_copy(workdir)
-        (workdir / "normalisation.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        command = ["snakemake", "--cores", opts.cores, "--configfile", "normalisation.yaml"]
-        elapsed, _ = timed(command, workdir)
-        runs = workdir / "results" / "runs"
+    with variants_run(experiments) as (config, runs, elapsed):
         names = {
             m: [e["name"] for e in config["experiments"] if e["name"].endswith(m)] for m in METHODS
         }

@@ -16,7 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,6 +43,25 @@ def timed(command: list[str], cwd: Path) -> tuple[float, str]:
     if run.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{run.stderr[-4000:]}")
     return elapsed, run.stdout + run.stderr
+
+
+@contextmanager
+def variants_run(experiments: Callable[[dict], list[dict]]) -> Iterator[tuple[dict, Path, float]]:
+    """Run the default config with `experiments(config)` as its experiments (W&B off) in a
+    fresh copy of the checkout, with the command line's --cores; yield (that config, its
+    results/runs directory, the run's seconds) while the directory exists."""
+    args = argparse.ArgumentParser()
+    args.add_argument("--cores", default="all")
+    opts = args.parse_args()
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config |= {"experiments": experiments(config), "wandb_mode": "disabled"}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        fresh_copy(workdir)
+        (workdir / "benchmark.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        command = ["snakemake", "--cores", opts.cores, "--configfile", "benchmark.yaml"]
+        elapsed, _ = timed(command, workdir)
+        yield config, workdir / "results" / "runs", elapsed
 
 
 def rule_seconds(log: str) -> dict[str, float]:
