@@ -403,3 +403,36 @@ def test_loso_mean_keeps_the_folds_normalisation(tmp_path):
         "transductive": True,
         "reason": reason,
     }
+
+
+def test_dann_on_unlabelled_test_features_is_marked_with_both_reasons():
+    dann = "the domain loss reads the unlabelled features of test corpora MSPP"
+    scaled = "test corpora MSPP are standardised with the statistics of their own features"
+    adaptation = {"method": "dann", "transductive": True, "reason": dann}
+    inductive = {"method": "dann", "transductive": False, "reason": None}
+    runs = [
+        Run(
+            "A", "IEMO", {1: fake_metrics(1, 0.5, {"MSPP": 0.4}) | {"domain_adaptation": inductive}}
+        ),
+        Run(
+            "B",
+            "IEMO",
+            {1: fake_metrics(1, 0.5, {"MSPP": 0.4}) | {"domain_adaptation": adaptation}},
+        ),
+        Run(
+            "C",
+            "IEMO",
+            {
+                1: transductive(fake_metrics(1, 0.6, {"MSPP": 0.7}), "corpus", scaled)
+                | {"domain_adaptation": adaptation}
+            },
+        ),
+    ]
+    table = cross_corpus_table(runs)
+    assert table.column("transductive").to_pylist() == [None, dann, f"{scaled}; {dann}"]
+    markdown = markdown_table(table).splitlines()
+    assert [line.split(" | ")[0] for line in markdown[2:5]] == ["| A", "| B ‡", "| C ‡"]
+    assert markdown[-2:] == [
+        f"- ‡ B: transductive, {dann}; not comparable with inductive results.",
+        f"- ‡ C: transductive, {scaled}; {dann}; not comparable with inductive results.",
+    ]

@@ -230,6 +230,16 @@ def test_a_fusion_layer_with_a_classical_classifier_is_refused(default_config):
     )
 
 
+
+def test_domain_adaptation_with_a_classical_classifier_is_refused(default_config):
+    refused(
+        default_config,
+        classical("logistic", domain_adaptation="dann", dann_unlabelled_test=True),
+        "classifier logistic has no shared representation for a domain classifier to read, so "
+        "it cannot be trained with domain_adaptation dann; set domain_adaptation: none, or use "
+        "classifier: mlp",
+    )
+
 def test_a_grid_for_the_mlp_is_refused(default_config):
     refused(
         default_config,

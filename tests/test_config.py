@@ -9,6 +9,7 @@ from snakemake.utils import validate
 
 from xcorpus.config import (
     ConfigError,
+    check_dann_keys,
     expand_experiments,
     mark_schema_defaults,
     schema_error,
@@ -385,3 +386,63 @@ def test_training_on_splits_that_share_speakers_needs_speaker_splits(default_con
     )
     config["corpora"]["MELD"]["splits"] = "speaker"
     assert checked(config)[0]["train"] == "MELD"
+DANN_REFUSALS = {
+    "one_domain": (
+        ({"domain_adaptation": "dann"}, 0),
+        "experiment IEMO_only: domain_adaptation dann with one training corpus (IEMO) has one "
+        "domain to tell apart; train on several corpora or set dann_unlabelled_test: true "
+        "(transductive)",
+    ),
+    "loso": (
+        ({"domain_adaptation": "dann", "evaluation_mode": "both"}, 0),
+        "experiment IEMO_only: domain_adaptation dann needs evaluation_mode cross_corpus; a "
+        "leave-one-session-out fold has one training corpus and no test corpus, so one domain",
+    ),
+    "warmup": (
+        ({"domain_adaptation": "dann", "dann_warmup_epochs": 40}, 1),
+        "experiment IEMO+MSPI: dann_warmup_epochs (40) >= num_epochs (30), so the reversal "
+        "never reaches dann_weight (its last epoch, 29, has 72% of it)",
+    ),
+    "keys_without_dann": (
+        ({"dann_weight": 0.3, "dann_unlabelled_test": True}, 1),
+        "experiment IEMO+MSPI: dann_weight, dann_unlabelled_test set, but domain_adaptation is "
+        "none; set domain_adaptation: dann or remove them",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DANN_REFUSALS)
+def test_dann_without_two_domains_or_with_stray_keys_is_refused(default_config, case):
+    (changes, i), message = DANN_REFUSALS[case]
+    default_config["experiments"][i] |= changes
+    given = [set(exp) for exp in default_config["experiments"]]
+    with pytest.raises(ConfigError) as error:
+        validate(default_config, str(SCHEMA))
+        check_dann_keys(default_config["experiments"], given)
+        checked(default_config)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    ("changes", "i"),
+    [
+        ({"domain_adaptation": "dann", "dann_unlabelled_test": True}, 0),  # 1 corpus + tests
+        ({"domain_adaptation": "dann", "dann_weight": 0, "dann_warmup_epochs": 0}, 1),
+        ({"domain_adaptation": "none"}, 1),
+    ],
+)
+def test_dann_with_two_domains_is_accepted(default_config, changes, i):
+    default_config["experiments"][i] |= changes
+    given = [set(exp) for exp in default_config["experiments"]]
+    validate(default_config, str(SCHEMA))
+    check_dann_keys(default_config["experiments"], given)
+    assert checked(default_config)[i]["domain_adaptation"] == changes["domain_adaptation"]
+
+
+def test_a_negative_dann_weight_is_refused_by_the_schema(default_config):
+    default_config["experiments"][1] |= {"domain_adaptation": "dann", "dann_weight": -0.5}
+    with pytest.raises(WorkflowError) as error:
+        validate(default_config, str(SCHEMA))
+    assert schema_error(default_config, error.value.__context__) == (
+        "experiment IEMO+MSPI: dann_weight: -0.5 is less than the minimum of 0"
+    )

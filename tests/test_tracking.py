@@ -245,3 +245,16 @@ def test_a_failure_is_reported_not_raised(tmp_path, monkeypatch, capsys):
 def test_an_unknown_mode_is_refused(tmp_path):
     with pytest.raises(ValueError, match="offlne"):
         log_seed_run(EXPERIMENT, seed_metrics(42, 0.6), HISTORY, "offlne", tmp_path)
+
+
+def test_seed_run_of_dann_on_unlabelled_test_features_is_transductive(tmp_path):
+    reason = "the domain loss reads the unlabelled features of test corpora MSPP"
+    records = {
+        "feature_normalisation": {"method": "train", "transductive": False, "reason": None},
+        "domain_adaptation": {"method": "dann", "transductive": True, "reason": reason},
+    }
+    assert log_seed_run(EXPERIMENT, seed_metrics(42, 0.6) | records, HISTORY, "offline", tmp_path)[
+        "logged"
+    ]
+    (run,) = offline_runs(tmp_path).values()
+    assert (run.config["transductive"], run.config["transductive_reason"]) == (True, reason)

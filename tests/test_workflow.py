@@ -97,13 +97,16 @@ def test_report_builds_with_every_figure(tiny_run):
         for plot in ("confusion", "learning_curves", "accuracy_by_difficulty"):
             png = workdir / f"results/plots/{experiment}/{plot}.png"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    png = workdir / "results/plots/feature_map/egemaps.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     run = snakemake(workdir, "--report", "results/report.html")
     assert run.returncode == 0, run.stderr[-3000:]
     assert (workdir / "results/report.html").stat().st_size > 100_000
     # The report bundles the figures with their captions (checked by their file names here;
     # the HTML itself is an app that renders them).
     html = (workdir / "results/report.html").read_text(encoding="utf-8", errors="replace")
-    for name in ("cross_corpus_uar.png", "confusion.png", "learning_curves.png", "IEMO+MSPI.csv"):
+    names = ("cross_corpus_uar.png", "confusion.png", "learning_curves.png", "IEMO+MSPI.csv")
+    for name in (*names, "egemaps.png"):  # the feature map
         assert name in html
 
 
@@ -281,6 +284,16 @@ def test_tiny_workflow_rerun_does_nothing(tiny_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+def refusal(workdir: Path, *experiments: dict) -> str:
+    """The configuration error a dry run of `experiments` stops with: the first line after
+    Snakemake's note of the profile it applies."""
+    write_config(workdir, utterances=48, experiments=list(experiments))
+    run = snakemake(workdir, "-n")
+    assert run.returncode != 0
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("Using workflow")]
+    return lines[0].removeprefix("Configuration error: ")
+
+
 def test_config_errors_stop_before_any_job(tmp_path):
     write_config(
         tmp_path,
@@ -306,12 +319,7 @@ def test_config_errors_stop_before_any_job(tmp_path):
         "experiment bad: seeds: 0: -1 is less than the minimum of 0": {"seeds": [-1]},
     }
     for message, change in refusals.items():
-        write_config(tmp_path, utterances=48, experiments=[experiment("bad", "IEMO", **change)])
-        run = snakemake(tmp_path, "-n")
-        assert run.returncode != 0
-        # The first line after Snakemake's note of the profile it applies.
-        lines = [line for line in run.stderr.splitlines() if not line.startswith("Using workflow")]
-        assert lines[0] == f"Configuration error: {message}"
+        assert refusal(tmp_path, experiment("bad", "IEMO", **change)) == message
     write_config(tmp_path, utterances=48, experiments=[experiment("ok", "IEMO")])
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     config["corpora"]["MSPP"] = {"root": "/no/such/MSPP"}

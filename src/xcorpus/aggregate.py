@@ -200,11 +200,22 @@ def _normalisation(results: list[dict]) -> dict:
     return {"feature_normalisation": chosen} if chosen else {}
 
 
+# Records of metrics.json that say whether (and why) a result used evaluated utterances' own
+# unlabelled features: feature_normalisation corpus or speaker, dann with dann_unlabelled_test.
+TRANSDUCTIVE_RECORDS = ("feature_normalisation", "domain_adaptation")
+
+
+def transductive_reasons(metrics: dict) -> list[str]:
+    """The reasons one result (one seed or fold) is transductive; empty if it is not."""
+    records = (metrics.get(key) for key in TRANSDUCTIVE_RECORDS)
+    return [r["reason"] for r in records if r and r["transductive"]]
+
+
 def transductive_reason(run: "Run") -> str | None:
-    """Why the run's results are transductive (statistics from evaluated utterances' own
-    features, feature_normalisation corpus or speaker), or None."""
-    record = _normalisation(list(run.metrics.values())).get("feature_normalisation")
-    return record["reason"] if record and record["transductive"] else None
+    """Why the run's results are transductive, or None: the reasons of its first transductive
+    seed, joined by "; "."""
+    reasons = (transductive_reasons(m) for m in run.metrics.values())
+    return "; ".join(next((r for r in reasons if r), [])) or None
 
 
 def deterministic_classifier(run: "Run") -> str | None:

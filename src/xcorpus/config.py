@@ -105,6 +105,8 @@ def _expand(raw: dict, config: dict) -> dict:
             f"experiment {name}: every configured corpus is in train_dataset, so no corpus is "
             "left to test on"
         )
+    if exp["domain_adaptation"] == "dann":
+        _check_dann(exp)
     _check_features(exp, config)
     _check_classifier(exp, config)
     return exp
@@ -220,6 +222,45 @@ def _check_curriculum_ends(exp: dict) -> None:
         )
 
 
+def _check_dann(exp: dict) -> None:
+    """Domain-adversarial training needs two domains or more, in a cross-corpus run, and a
+    warm-up that ends before the last epoch (else the final weight is never reached)."""
+    name = exp["name"]
+    if exp["evaluation_mode"] != "cross_corpus":
+        raise ConfigError(
+            f"experiment {name}: domain_adaptation dann needs evaluation_mode cross_corpus; a "
+            "leave-one-session-out fold has one training corpus and no test corpus, so one domain"
+        )
+    if len(exp["train_dataset"]) < 2 and not exp["dann_unlabelled_test"]:
+        raise ConfigError(
+            f"experiment {name}: domain_adaptation dann with one training corpus "
+            f"({exp['train_dataset'][0]}) has one domain to tell apart; train on several "
+            "corpora or set dann_unlabelled_test: true (transductive)"
+        )
+    warmup, total = exp["dann_warmup_epochs"], exp["num_epochs"]
+    if warmup >= total:
+        raise ConfigError(
+            f"experiment {name}: dann_warmup_epochs ({warmup}) >= num_epochs ({total}), so the "
+            f"reversal never reaches dann_weight (its last epoch, {total - 1}, has "
+            f"{(total - 1) / warmup:.0%} of it)"
+        )
+
+
+DANN_KEYS = ("dann_weight", "dann_warmup_epochs", "dann_unlabelled_test")
+
+
+def check_dann_keys(experiments: list[dict], given: list[set[str]]) -> None:
+    """Refuse dann_* keys written in an experiment whose domain_adaptation is none: the
+    researcher may believe domain-adversarial training is on, and nothing would say it is not."""
+    for exp, keys in zip(experiments, given, strict=True):
+        written = [k for k in DANN_KEYS if k in keys]
+        if written and exp["domain_adaptation"] == "none":
+            raise ConfigError(
+                f"experiment {exp['name']}: {', '.join(written)} set, but domain_adaptation is "
+                "none; set domain_adaptation: dann or remove them"
+            )
+
+
 CURRICULUM_KEYS = (
     "use_curriculum_learning",
     "curriculum_type",
@@ -299,7 +340,8 @@ def _check_languages(exp: dict, config: dict, corpora: list[str]) -> None:
 
 def _check_classifier(exp: dict, config: dict) -> None:
     """A classical classifier fits utterance vectors once: no curriculum, no sequences, no
-    fusion layer, and a grid of its own parameters; the MLP takes no grid."""
+    fusion layer, no domain-adversarial head, and a grid of its own parameters; the MLP takes
+    no grid."""
     name, classifier = exp["name"], exp["classifier"]
     if classifier == "mlp":
         if exp["classifier_grid"]:
@@ -330,6 +372,12 @@ def _check_classifier(exp: dict, config: dict) -> None:
         raise ConfigError(
             f"{where} concatenates audio and text vectors; fusion_type {exp['fusion_type']} is "
             "a layer of the MLP: set fusion_type: concat, or use classifier: mlp"
+        )
+    if exp["domain_adaptation"] != "none":
+        raise ConfigError(
+            f"{where} has no shared representation for a domain classifier to read, so it "
+            f"cannot be trained with domain_adaptation {exp['domain_adaptation']}; set "
+            "domain_adaptation: none, or use classifier: mlp"
         )
     try:
         check_grid(exp)

@@ -1,8 +1,9 @@
 """Figures for the workflow report: what the numbers in the tables look like.
 
 Every figure is drawn from the files the workflow wrote (summary CSV, metrics.json,
-history.csv, predictions.parquet, difficulty parquets), so the report shows exactly what the
-tables hold. Matplotlib runs headless (Agg).
+history.csv, predictions.parquet, difficulty parquets, and for the feature maps the features,
+manifests and indexes), so the report shows exactly what the tables hold. Matplotlib runs
+headless (Agg).
 """
 
 from pathlib import Path
@@ -16,6 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from xcorpus.aggregate import read_run, split_results
+from xcorpus.feature_map import Panel
 from xcorpus.labels import CLASSES
 from xcorpus.tables import atomic
 
@@ -155,3 +157,30 @@ def accuracy_by_difficulty(
 def _difficulty(paths: list[Path]) -> pd.DataFrame:
     tables = [pq.read_table(p, columns=["utt_id", "difficulty"]).to_pandas() for p in paths]
     return pd.concat(tables) if tables else pd.DataFrame({"utt_id": [], "difficulty": []})
+
+
+def feature_map(panels: list[Panel], feature_set: str, out: Path) -> None:
+    """One column per panel (as extracted, then each normalisation), coloured by corpus (top)
+    and by class (bottom): how far apart the corpora lie, and whether the classes do."""
+    figure, axes = plt.subplots(
+        2, len(panels), figsize=(4.2 * len(panels), 8), squeeze=False, layout="constrained"
+    )
+    corpora = list(dict.fromkeys(c for p in panels for c in p.corpus))
+    colours = {"corpus": dict(zip(corpora, plt.cm.tab10.colors, strict=False))}
+    colours["class"] = dict(zip(CLASSES, plt.cm.Set1.colors, strict=False))
+    for column, p in enumerate(panels):
+        groups = {"corpus": p.corpus, "class": np.array(CLASSES, dtype=object)[p.label]}
+        for row, (by, values) in enumerate(groups.items()):
+            ax = axes[row][column]
+            for name, colour in colours[by].items():
+                mine = values == name
+                if mine.any():
+                    ax.scatter(*p.points[mine].T, s=6, color=colour, label=name, alpha=0.7)
+            ax.set_title(f"{p.title} ({p.embedding}), by {by}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if column == len(panels) - 1:
+                ax.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
+    counts = ", ".join(f"{c} {int((panels[0].corpus == c).sum())}" for c in corpora)
+    figure.suptitle(f"{feature_set}: {len(panels[0].corpus)} utterances ({counts})", fontsize=10)
+    _save(figure, out)

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import wandb
 
+from xcorpus.aggregate import TRANSDUCTIVE_RECORDS, transductive_reasons
 from xcorpus.config import train_name
 from xcorpus.labels import CLASSES
 
@@ -60,9 +61,10 @@ def log_seed_run(
     config = experiment | {"seed": metrics["seed"]}
     if "fold" in metrics:
         config["fold"] = metrics["fold"]
-    if "feature_normalisation" in metrics:
-        config["transductive"] = metrics["feature_normalisation"]["transductive"]
-        config["transductive_reason"] = metrics["feature_normalisation"]["reason"]
+    if any(key in metrics for key in TRANSDUCTIVE_RECORDS):
+        reasons = transductive_reasons(metrics)
+        config["transductive"] = bool(reasons)
+        config["transductive_reason"] = "; ".join(reasons) or None
     if metrics.get("classifier"):
         config["classifier_chosen"] = metrics["classifier"]["hyperparameters"]
         config["deterministic"] = metrics["classifier"]["deterministic"]

@@ -11,6 +11,7 @@ from snakemake.utils import validate
 from xcorpus.config import (
     ConfigError,
     can_score,
+    check_dann_keys,
     expand_experiments,
     feature_options,
     mark_schema_defaults,
@@ -23,6 +24,7 @@ from xcorpus.corpora import CORPORA
 from xcorpus.corpora.sources import fingerprint
 from xcorpus.corpora.test_lists import list_path
 from xcorpus.difficulty import METHODS
+from xcorpus.feature_map import mapped_feature_sets, panel_plan
 from xcorpus.leakage import report_corpora
 
 GIVEN_KEYS = [set(exp) for exp in config.get("experiments", [])]
@@ -35,6 +37,7 @@ except WorkflowError as error:
 mark_schema_defaults(config["experiments"], GIVEN_KEYS)
 config["features"] = with_builtin_feature_sets(config["features"])
 try:
+    check_dann_keys(config["experiments"], GIVEN_KEYS)
     EXPERIMENTS = {exp["name"]: exp for exp in expand_experiments(config)}
 except ConfigError as error:
     sys.exit(f"Configuration error: {error}")
@@ -338,8 +341,8 @@ def logged_run(wildcards):
 
 
 def final_outputs():
-    """The default target: tables, leakage reports, figures, W&B records, and comparisons when
-    the config asks for any."""
+    """The default target: tables, leakage reports, figures (feature maps included), W&B
+    records, and comparisons when the config asks for any."""
     outputs = [
         "results/cross_corpus_uar.csv",
         "results/cross_corpus_uar.md",
@@ -352,10 +355,32 @@ def final_outputs():
     outputs += expand(
         "results/plots/{experiment}/{plot}.png", experiment=EXPERIMENTS, plot=plots
     )
+    outputs += expand(
+        "results/plots/feature_map/{features}.png",
+        features=mapped_feature_sets(list(EXPERIMENTS.values())),
+    )
     outputs += [path for name in EXPERIMENTS for path in wandb_records(name)]
     if config["comparisons"]:
         outputs += ["results/comparisons.csv", "results/comparisons.md"]
     return outputs
+
+
+def feature_map_panels(wildcards):
+    """The map's columns (xcorpus.feature_map.panel_plan), each with the files it reads."""
+    plan = panel_plan(list(EXPERIMENTS.values()), wildcards.features)
+    for column in plan:
+        exp = column["experiment"]
+        corpora = exp["train_dataset"] + exp["test_datasets"]
+        column["manifest"] = f"results/manifests/{exp['name']}.parquet"
+        column["indexes"] = [f"results/corpora/{c}.parquet" for c in corpora]
+        column["shards"] = feature_shards(wildcards.features, corpora)
+    return plan
+
+
+def feature_map_inputs(wildcards):
+    columns = feature_map_panels(wildcards)
+    files = [p for c in columns for p in [c["manifest"], *c["indexes"], *c["shards"]]]
+    return list(dict.fromkeys(files))
 
 
 def run_dirs(experiment):

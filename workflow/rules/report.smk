@@ -43,3 +43,23 @@ rule plot_experiment:
         "../envs/xcorpus.yaml"
     script:
         "../scripts/plot_experiment.py"
+
+
+rule feature_map:
+    input:
+        feature_map_inputs,
+    output:
+        report(
+            "results/plots/feature_map/{features}.png",
+            caption="../report/feature_map.rst",
+            category="Feature maps",
+        ),
+    log:
+        "results/logs/plots/feature_map/{features}.log",
+    conda:
+        "../envs/xcorpus.yaml"
+    params:
+        panels=feature_map_panels,
+        per_corpus=config["feature_map_per_corpus"],
+    script:
+        "../scripts/plot_feature_map.py"

@@ -22,6 +22,9 @@ from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics, utterance_digest
 from xcorpus.tables import write_csv, write_parquet, write_text
 from xcorpus.train.curriculum import describe, make_curriculum
+from xcorpus.train.dann import adversarial
+from xcorpus.train.dann import describe as describe_adaptation
+from xcorpus.train.dann import record as adaptation_record
 from xcorpus.train.data import Data, Split, announce, load_data
 from xcorpus.train.loop import fit, predict_proba, set_determinism
 from xcorpus.train.models import EmotionClassifier, ModelConfig, save_checkpoint
@@ -176,7 +179,11 @@ def _run(
 
         fitted = fit_classical(experiment, data)
         model, history = fitted.model, fitted.history
-        selection = {"best_epoch": None, "classifier": fitted.record}
+        selection = {
+            "domain_adaptation": adaptation_record(experiment, None),
+            "best_epoch": None,
+            "classifier": fitted.record,
+        }
     train, val = data.train.to(device), data.val.to(device)
 
     val_metrics, val_predictions = evaluate(model, val, "val")
@@ -239,10 +246,12 @@ def _fit_mlp(
         )
     labels = data.train.y.cpu().numpy()
     curriculum = make_curriculum(experiment, data.train.corpus, labels, data.difficulty, seed)
+    trained, adaptation = adversarial(experiment, seed, model, data, device)
+    print(describe_adaptation(adaptation))
     resume.parent.mkdir(parents=True, exist_ok=True)
-    result = fit(model, train, val, curriculum, experiment, rng, resume)
-    model.load_state_dict(result.best_state)
-    return model, result.history, {"best_epoch": result.best_epoch}
+    result = fit(trained, train, val, curriculum, experiment, rng, resume)
+    trained.load_state_dict(result.best_state)
+    return model, result.history, {"domain_adaptation": adaptation, "best_epoch": result.best_epoch}
 
 
 def _digest(split: Split) -> str:

@@ -16,6 +16,7 @@ from torch import nn
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics
 from xcorpus.train.checkpoint import Progress, Scheduler, load_training, save_training
+from xcorpus.train.dann import DomainAdversarial
 from xcorpus.train.data import Split
 
 EVAL_BATCH = 4096
@@ -185,12 +186,23 @@ def train_epoch(
     model.train()
     total = torch.zeros((), dtype=torch.float64, device=split.y.device)
     for rows in torch.from_numpy(order).to(split.y.device).split(batch_size):
-        loss = loss_fn(model(split.inputs(rows)), split.y[rows])
+        loss, reported = step_loss(model, loss_fn, split, rows)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += loss.detach().double() * len(rows)
+        total += reported.detach().double() * len(rows)
     return total.item() / len(order)
+
+
+def step_loss(
+    model: nn.Module, loss_fn: nn.Module, split: Split, rows: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(what a training step descends, the class loss it reports as train_loss): the same
+    for a classifier; a domain-adversarial model adds its domain loss to the first."""
+    if isinstance(model, DomainAdversarial):
+        return model.step_loss(loss_fn, split, rows)
+    loss = loss_fn(model(split.inputs(rows)), split.y[rows])
+    return loss, loss
 
 
 def run_epoch(
@@ -209,8 +221,11 @@ def run_epoch(
     confidence = true_class_confidence(model, train) if curriculum.needs_confidence else None
     order = epoch_order(curriculum, epoch, confidence, rng)
     learning_rate = optimizer.param_groups[0]["lr"]
+    adversarial = isinstance(model, DomainAdversarial)
+    if adversarial:
+        model.start_epoch(epoch, len(order), experiment["batch_size"])
     loss = train_epoch(model, optimizer, loss_fn, train, order, experiment["batch_size"])
-    return {
+    row = {
         "epoch": epoch,
         "train_loss": loss,
         "val_uar": validation_uar(model, val),
@@ -218,6 +233,7 @@ def run_epoch(
         "curriculum_fraction": curriculum.fraction(epoch),
         "samples_seen": progress.samples_seen + len(order),
     }
+    return (row | model.epoch_record()) if adversarial else row
 
 
 def record_epoch(progress: Progress, row: dict, model: nn.Module, min_delta: float) -> None:
@@ -267,7 +283,8 @@ def fit(
 
     Ties keep the earlier epoch. `model` is left with the last epoch's weights. History rows:
     0-based epoch, mean train loss, val UAR, the learning rate used during the epoch, curriculum
-    fraction, and samples_seen, the cumulative number of training samples fed so far.
+    fraction, and samples_seen, the cumulative number of training samples fed so far; for a
+    DomainAdversarial model also dann_lambda and domain_loss (train_loss stays the class loss).
 
     With `checkpoint`, the resume state is written there after every epoch, and a run finding
     it on start continues after its last epoch, ending exactly as an uninterrupted run would
@@ -293,6 +310,11 @@ def fit(
             f"epoch {row['epoch']}: loss {row['train_loss']:.4f}, val UAR {row['val_uar']:.4f}, "
             f"lr {row['learning_rate']:.3g}, {row['samples_seen'] - progress.samples_seen} "
             f"samples ({row['curriculum_fraction']:.0%})"
+            + (
+                f", domain loss {row['domain_loss']:.4f} (λ {row['dann_lambda']:.3g})"
+                if "domain_loss" in row
+                else ""
+            )
         )
         record_epoch(progress, row, model, experiment["early_stopping_min_delta"])
         step_scheduler(scheduler, row["val_uar"])

@@ -59,7 +59,7 @@ def normalise(data: Data, method: str, min_speaker_utterances: int) -> tuple[Dat
     corpus_stats = {c: _stats(data.train, _of(data.train, c)) for c in _corpora(data.train)}
     corpus_stats |= {c: _stats(split, np.arange(len(split))) for c, split in data.test.items()}
     if method == "corpus":
-        normalised = _map(data, lambda split: _by_corpus(split, corpus_stats))
+        normalised = map_splits(data, lambda split: _by_corpus(split, corpus_stats))
         if data.test:
             record |= _transductive(
                 f"test corpora {', '.join(data.test)} are standardised with the statistics of "
@@ -67,7 +67,7 @@ def normalise(data: Data, method: str, min_speaker_utterances: int) -> tuple[Dat
             )
         return normalised, record
     counts = {"own": 0, "fallback": 0, "fallback_utterances": 0}
-    normalised = _map(
+    normalised = map_splits(
         data, lambda split: _by_speaker(split, corpus_stats, min_speaker_utterances, counts)
     )
     record |= {"min_speaker_utterances": min_speaker_utterances, "speakers": counts}
@@ -116,7 +116,8 @@ def _stats(split: Split, rows: np.ndarray) -> Stats:
     return {m: statistics(x) for m, x in split.take(rows).x.items()}
 
 
-def _map(data: Data, apply) -> Data:
+def map_splits(data: Data, apply) -> Data:
+    """`data` with `apply` (Split -> Split) applied to every split."""
     return replace(
         data,
         train=apply(data.train),
