@@ -177,7 +177,7 @@ def test_early_stopping_stops_and_keeps_the_best_weights(
     )
     result, model = train(data, exp)
     assert len(result.history) == epochs_run
-    assert (result.best_epoch, result.best_uar) == (best, script[best])
+    assert (result.best_epoch, result.best_score) == (best, script[best])
     for name, tensor in result.best_state.items():
         assert torch.equal(tensor, snapshots[best][name])
     final = model.state_dict()
@@ -247,7 +247,7 @@ def test_make_loss_builds_the_configured_loss(data):
 
 def test_focal_training_learns(data):
     result, _ = train(data, experiment(loss="focal", num_epochs=8))
-    assert result.best_uar > 0.6
+    assert result.best_score > 0.6
 
 
 def test_self_paced_curriculum_gets_the_models_confidence_before_each_epoch(data):

@@ -26,10 +26,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy import stats
 
-from xcorpus.metrics import utterance_digest
+from xcorpus.metrics import DIMENSIONAL_METRICS, DIMENSIONS, utterance_digest
 from xcorpus.tables import write_csv, write_text
 
 METRICS = ("uar", "accuracy", "macro_f1")
+# CCC, Pearson r and RMSE per V/A/D dimension and their mean, as xcorpus.metrics names them.
+DIMENSIONAL = tuple(f"{m}_{d}" for m in DIMENSIONAL_METRICS for d in (*DIMENSIONS, "mean"))
 VALIDATION = "validation"
 
 EXPERIMENT_SCHEMA = pa.schema(
@@ -217,10 +219,20 @@ def _scored_utterances(predictions: list[Path]) -> dict[str, set[tuple[str, str]
 
 
 def mean_metrics(metrics: list[dict]) -> dict:
-    """Mean UAR, accuracy and macro-F1 over folds; the confusion matrices summed."""
-    mean = {k: float(np.mean([m[k] for m in metrics])) for k in METRICS}
+    """Mean over folds of each metric the folds have (UAR, accuracy and macro-F1 with a class
+    head; the dimensional ones with a V/A/D head: None where a fold's is undefined, and absent
+    unless every fold was rated) and the confusion matrices summed."""
+    keys = [k for k in (*METRICS, *DIMENSIONAL) if all(k in m for m in metrics)]
+    mean = {k: _mean_or_none([m[k] for m in metrics]) for k in keys}
+    if "confusion" not in metrics[0]:
+        return mean
     confusion = np.sum([np.asarray(m["confusion"]) for m in metrics], axis=0)
     return mean | {"confusion": confusion.tolist()}
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """The mean, or None when a value is undefined (a mean over an undefined value is too)."""
+    return None if None in values else float(np.mean(values))
 
 
 def mean_std(values: list[float]) -> tuple[float, float | None]:
