@@ -109,6 +109,7 @@ def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
         "n_seeds",
         "missing_seeds",
         "transductive",
+        "task",
         *(
             name
             for c in ("validation", "MSPP", "CMUMOSEI", "IEMO")

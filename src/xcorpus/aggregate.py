@@ -26,12 +26,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy import stats
 
-from xcorpus.metrics import DIMENSIONAL_METRICS, DIMENSIONS, utterance_digest
+from xcorpus.metrics import DIMENSIONAL_KEYS, utterance_digest
 from xcorpus.tables import write_csv, write_text
 
 METRICS = ("uar", "accuracy", "macro_f1")
-# CCC, Pearson r and RMSE per V/A/D dimension and their mean, as xcorpus.metrics names them.
-DIMENSIONAL = tuple(f"{m}_{d}" for m in DIMENSIONAL_METRICS for d in (*DIMENSIONS, "mean"))
 VALIDATION = "validation"
 
 EXPERIMENT_SCHEMA = pa.schema(
@@ -41,10 +39,15 @@ EXPERIMENT_SCHEMA = pa.schema(
         # A seed, or a statistic over seeds: "mean", "std", "ci95_low", "ci95_high".
         pa.field("seed", pa.string(), nullable=False),
         pa.field("split", pa.string(), nullable=False),  # "validation" or a test corpus
-        *(pa.field(m, pa.float64()) for m in METRICS),
+        *(pa.field(m, pa.float64()) for m in METRICS),  # null without a class head
         pa.field("n", pa.int64()),  # utterances in the split (per-seed and "mean" rows)
         pa.field("n_seeds", pa.int64(), nullable=False),  # seeds the row summarises
         pa.field("missing_seeds", pa.string()),  # expected seeds without results, "3;5"
+        # With a V/A/D head: CCC, Pearson r and RMSE per dimension and mean over the split's
+        # rated utterances (n_rated); null, with the reason in `unrated`, where none is rated.
+        *(pa.field(m, pa.float64()) for m in DIMENSIONAL_KEYS),
+        pa.field("n_rated", pa.int64()),
+        pa.field("unrated", pa.string()),
     ]
 )
 STATISTICS = ("mean", "std", "ci95_low", "ci95_high")
@@ -201,6 +204,11 @@ def _normalisation(results: list[dict]) -> dict:
     return {"feature_normalisation": chosen} if chosen else {}
 
 
+def run_task(run: "Run") -> str:
+    """The run's task (results from before tasks existed are categorical)."""
+    return next(iter(run.metrics.values())).get("task", "categorical")
+
+
 def transductive_reason(run: "Run") -> str | None:
     """Why the run's results are transductive (statistics from evaluated utterances' own
     features, feature_normalisation corpus or speaker), or None."""
@@ -222,7 +230,7 @@ def mean_metrics(metrics: list[dict]) -> dict:
     """Mean over folds of each metric the folds have (UAR, accuracy and macro-F1 with a class
     head; the dimensional ones with a V/A/D head: None where a fold's is undefined, and absent
     unless every fold was rated) and the confusion matrices summed."""
-    keys = [k for k in (*METRICS, *DIMENSIONAL) if all(k in m for m in metrics)]
+    keys = [k for k in (*METRICS, *DIMENSIONAL_KEYS) if all(k in m for m in metrics)]
     mean = {k: _mean_or_none([m[k] for m in metrics]) for k in keys}
     if "confusion" not in metrics[0]:
         return mean
@@ -250,6 +258,19 @@ def summarise(values: Sequence[float]) -> dict[str, float | None]:
         return {"mean": mean, "std": None, "ci95_low": None, "ci95_high": None}
     half = float(stats.t.ppf(0.975, len(values) - 1)) * std / np.sqrt(len(values))
     return {"mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
+
+
+def summarise_defined(values: Sequence[float | None]) -> dict[str, float | None]:
+    """summarise, or every statistic None when a seed's value is undefined or absent (a split
+    without ratings, a task without that head): a summary never skips a seed."""
+    if None in values:
+        return dict.fromkeys(STATISTICS)
+    return summarise(values)
+
+
+def unrated_reasons(metrics: dict[int, dict]) -> dict[str, str]:
+    """Split -> why it has no dimensional metric (metrics.json `unrated`, the same every seed)."""
+    return next(iter(metrics.values())).get("unrated", {})
 
 
 class Scored(NamedTuple):
@@ -305,22 +326,28 @@ def experiment_table(
     "ci95_high" over the seeds, which carry n_seeds and the missing seeds."""
     rows = []
     splits = split_results(name, metrics)
+    unrated = unrated_reasons(metrics)
     for seed in metrics:
         for split, by_seed in splits.items():
             values, n, _ = by_seed[seed]
             rows.append(
                 {"seed": str(seed), "split": split, "n": n, "n_seeds": 1}
-                | {k: values[k] for k in METRICS}
+                | {k: values.get(k) for k in (*METRICS, *DIMENSIONAL_KEYS, "n_rated")}
+                | {"unrated": unrated.get(split)}
             )
     over_seeds = {"n_seeds": len(metrics), "missing_seeds": _seed_list(missing)}
     for split, by_seed in splits.items():
-        summary = {k: summarise([r.metrics[k] for r in by_seed.values()]) for k in METRICS}
-        n = next(iter(by_seed.values())).n
+        keys = (*METRICS, *DIMENSIONAL_KEYS)
+        summary = {k: summarise_defined([r.metrics.get(k) for r in by_seed.values()]) for k in keys}
+        first = next(iter(by_seed.values()))
         for stat in STATISTICS:
+            mean_row = stat == "mean"
             rows.append(
-                {"seed": stat, "split": split, "n": n if stat == "mean" else None}
+                {"seed": stat, "split": split, "n": first.n if mean_row else None}
                 | over_seeds
-                | {k: summary[k][stat] for k in METRICS}
+                | {k: summary[k][stat] for k in keys}
+                | {"n_rated": first.metrics.get("n_rated") if mean_row else None}
+                | {"unrated": unrated.get(split)}
             )
     rows = [{"experiment": name, "train": train} | row for row in rows]
     return pa.Table.from_pylist(rows, schema=EXPERIMENT_SCHEMA)
@@ -349,6 +376,7 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
         pa.field("n_seeds", pa.int64(), nullable=False),
         pa.field("missing_seeds", pa.string()),
         pa.field("transductive", pa.string()),  # why, for a transductive experiment; else null
+        pa.field("task", pa.string(), nullable=False),  # dimensional: no UAR, cells null
     ]
     for c in columns:
         fields += [pa.field(f"{c}_uar_{stat}", pa.float64()) for stat in STATISTICS]
@@ -361,10 +389,12 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
             "n_seeds": len(run.metrics),
             "missing_seeds": _seed_list(run.missing),
             "transductive": transductive_reason(run),
+            "task": run_task(run),
         }
         for column in columns:
             by_seed = splits.get(column)
-            summary = summarise([r.metrics["uar"] for r in by_seed.values()]) if by_seed else {}
+            uar = [r.metrics.get("uar") for r in by_seed.values()] if by_seed else []
+            summary = summarise_defined(uar) if uar else {}
             row |= {f"{column}_uar_{stat}": summary.get(stat) for stat in STATISTICS}
             first = next(iter(by_seed.values())) if by_seed else None
             row[f"{column}_n"] = first.n if first else None
@@ -485,6 +515,12 @@ def markdown_table(table: pa.Table) -> str:
     if any(column.others for column in columns.values()):
         lines.append(f"- †: {DAGGER_NOTE}.")
     lines += [f"- {note}" for note in transductive_notes(rows)]
+    dimensional = [row["experiment"] for row in rows if row["task"] == "dimensional"]
+    if dimensional:
+        lines.append(
+            f"- {', '.join(dimensional)}: task dimensional, no class head, so no UAR (—); its "
+            "V/A/D results are in the dimensional summary (cross_corpus_ccc.md)."
+        )
     notes = [
         f"{row['experiment']}: seed(s) {row['missing_seeds'].replace(';', ', ')}"
         for row in rows

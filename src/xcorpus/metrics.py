@@ -63,6 +63,8 @@ def utterance_digest(corpus_utt_ids: Iterable[tuple[str, str]]) -> str:
 # V/A/D, in the order of the index columns and of every dimensional array (n x 3).
 DIMENSIONS = ("valence", "arousal", "dominance")
 DIMENSIONAL_METRICS = ("ccc", "pearson", "rmse")
+# The keys dimensional_metrics returns: each metric per dimension and its mean over them.
+DIMENSIONAL_KEYS = tuple(f"{m}_{d}" for m in DIMENSIONAL_METRICS for d in (*DIMENSIONS, "mean"))
 
 
 def concordance(y_true, y_pred, eps: float = 0.0):

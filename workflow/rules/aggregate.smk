@@ -30,6 +30,26 @@ rule aggregate_all:
         "../scripts/aggregate_all.py"
 
 
+rule aggregate_dimensional:
+    input:
+        dimensional_metrics,
+    output:
+        csv="results/cross_corpus_ccc.csv",
+        md="results/cross_corpus_ccc.md",
+    log:
+        "results/logs/tables/cross_corpus_ccc.log",
+    conda:
+        "../envs/xcorpus.yaml"
+    params:
+        experiments={
+            name: without_wandb(exp)
+            for name, exp in EXPERIMENTS.items()
+            if has_dimensional_head(exp)
+        },
+    script:
+        "../scripts/aggregate_dimensional.py"
+
+
 rule compare_experiments:
     input:
         comparison_predictions,

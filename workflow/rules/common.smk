@@ -13,6 +13,7 @@ from xcorpus.config import (
     can_score,
     expand_experiments,
     feature_options,
+    has_dimensional_head,
     mark_schema_defaults,
     modalities,
     schema_error,
@@ -277,6 +278,12 @@ def all_metrics(wildcards):
     return available([path for name in EXPERIMENTS for path in seed_results(name)])
 
 
+def dimensional_metrics(wildcards):
+    """Seed results of the experiments with a V/A/D head (the dimensional summary's input)."""
+    names = [n for n, exp in EXPERIMENTS.items() if has_dimensional_head(exp)]
+    return available([path for name in names for path in seed_results(name)])
+
+
 def comparison_runs(wildcards):
     """Per experiment compared, seed -> its predictions file: the comparison's inputs, and its
     params (so that it reruns for those experiments' seeds only)."""
@@ -340,6 +347,14 @@ def final_outputs():
     outputs += expand(
         "results/plots/{experiment}/{plot}.png", experiment=EXPERIMENTS, plot=plots
     )
+    dimensional = [n for n, exp in EXPERIMENTS.items() if has_dimensional_head(exp)]
+    if dimensional:
+        outputs += ["results/cross_corpus_ccc.csv", "results/cross_corpus_ccc.md"]
+        outputs += expand(
+            "results/plots/{experiment}/{plot}.png",
+            experiment=dimensional,
+            plot=("vad_scatter", "ccc_curves"),
+        )
     outputs += [path for name in EXPERIMENTS for path in wandb_records(name)]
     if config["comparisons"]:
         outputs += ["results/comparisons.csv", "results/comparisons.md"]

@@ -43,3 +43,27 @@ rule plot_experiment:
         "../envs/xcorpus.yaml"
     script:
         "../scripts/plot_experiment.py"
+
+
+rule plot_dimensional:
+    input:
+        unpack(plot_inputs),
+    output:
+        scatter=report(
+            "results/plots/{experiment}/vad_scatter.png",
+            caption="../report/vad_scatter.rst",
+            category="Dimensional: true against predicted V/A/D",
+            subcategory="{experiment}",
+        ),
+        curves=report(
+            "results/plots/{experiment}/ccc_curves.png",
+            caption="../report/ccc_curves.rst",
+            category="Dimensional: validation CCC",
+            subcategory="{experiment}",
+        ),
+    log:
+        "results/logs/plots/{experiment}.dimensional.log",
+    conda:
+        "../envs/xcorpus.yaml"
+    script:
+        "../scripts/plot_dimensional.py"
