@@ -2,6 +2,7 @@
 common 1-5 scale, and no metric (never 0) where a test corpus is unrated."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -10,12 +11,15 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 from conftest import schema_experiment
+from scipy import stats
 from test_config import checked
 from test_train import make_world, run
 
 from xcorpus.config import ConfigError
+from xcorpus.dimensional_comparisons import compare_ccc
 from xcorpus.metrics import DIMENSIONS, dimensional_metrics
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
+from xcorpus.train import PREDICTIONS_SCHEMA
 from xcorpus.train.checkpoint import Progress
 from xcorpus.train.data import Split
 from xcorpus.train.loop import TaskLoss, record_epoch
@@ -176,3 +180,71 @@ def test_selection_metric_defaults_by_task(default_config):
     for experiment, task in zip(default_config["experiments"], tasks, strict=True):
         experiment["task"] = task
     assert [e["selection_metric"] for e in checked(default_config)] == ["uar", "ccc", "uar"]
+
+
+def write_vad_predictions(path: Path, true: np.ndarray, pred: np.ndarray) -> Path:
+    n = len(true)
+    rows = [
+        {"utt_id": f"u{i:03d}", "corpus": "MSPP", "role": "test", "label": "happy"}
+        | {d: float(true[i, j]) for j, d in enumerate(DIMENSIONS)}
+        | {f"pred_{d}": float(pred[i, j]) for j, d in enumerate(DIMENSIONS)}
+        for i in range(n)
+    ]
+    rows.append({"utt_id": "v0", "corpus": "IEMO", "role": "val", "label": "sad"})  # never compared
+    rows.append({"utt_id": "x", "corpus": "MSPP", "role": "test", "label": "sad"})  # unrated
+    rows[-1] |= {f"pred_{d}": 3.0 for d in DIMENSIONS}
+    rows[-2] |= {f"pred_{d}": 3.0 for d in DIMENSIONS}
+    write_parquet(pa.Table.from_pylist(rows, schema=PREDICTIONS_SCHEMA), path, PREDICTIONS_SCHEMA)
+    return path
+
+
+def test_ccc_comparison_pairs_seeds_and_bootstraps_the_rated_utterances(tmp_path):
+    rng = np.random.default_rng(1)
+    true = rng.uniform(1, 5, (40, 3))
+    runs = {"a": {}, "b": {}}
+    preds = {}
+    for name, noise in (("a", 1.0), ("b", 0.5)):
+        for seed in (1, 2, 3):
+            preds[name, seed] = true + rng.normal(0, noise, true.shape)
+            path = tmp_path / f"{name}{seed}.parquet"
+            runs[name][seed] = write_vad_predictions(path, true, preds[name, seed])
+    (row,) = compare_ccc(runs["a"], runs["b"], name="c", a="a", b="b", replicates=150)
+    assert (row["split"], row["n_rated"], row["n_seeds"]) == ("MSPP", 40, 3)
+    per_seed = {
+        k: [dimensional_metrics(true, preds[k, s])["ccc_mean"] for s in (1, 2, 3)] for k in "ab"
+    }
+    assert row["ccc_a"] == pytest.approx(np.mean(per_seed["a"]))
+    expected_t = stats.ttest_rel(per_seed["b"], per_seed["a"])
+    assert row["t"] == pytest.approx(expected_t.statistic) and row["p"] == pytest.approx(
+        expected_t.pvalue
+    )
+    # The bootstrap, one replicate at a time with the same draws, through the metric itself.
+    draws = np.random.default_rng(0)
+    diffs = []
+    for block in (100, 50):
+        drawn = draws.integers(0, 40, size=(40, block))
+        for r in range(block):
+            rows = drawn[:, r]
+            ccc = {
+                k: np.mean(
+                    [
+                        dimensional_metrics(true[rows], preds[k, s][rows])["ccc_mean"]
+                        for s in (1, 2, 3)
+                    ]
+                )
+                for k in "ab"
+            }
+            diffs.append(ccc["b"] - ccc["a"])
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    assert (row["boot_ci95_low"], row["boot_ci95_high"]) == (
+        pytest.approx(low),
+        pytest.approx(high),
+    )
+    assert row["boot_share_le0"] == pytest.approx(np.mean(np.asarray(diffs) <= 0))
+
+
+def test_a_comparison_without_a_shared_head_is_refused(default_config):
+    default_config["experiments"][1] |= {"task": "dimensional", "use_curriculum_learning": False}
+    default_config["comparisons"] = [{"name": "x", "a": "IEMO_only", "b": "IEMO+MSPI"}]
+    with pytest.raises(ConfigError, match="share no head: UAR needs two class heads"):
+        checked(default_config)

@@ -27,6 +27,7 @@ def dimensional_run(tmp_path_factory) -> Path:
             experiment("IEMO_dim", "IEMO", task="dimensional", dimensional_loss="mse"),
         ],
         wandb_mode="offline",
+        comparisons=[{"name": "multi_vs_dim", "a": "IEMO_dim", "b": "IEMO+MSPI_multi"}],
     )
     run = snakemake(workdir)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -89,3 +90,12 @@ def test_experiment_table_wandb_and_figures(dimensional_run):
         for plot in ("vad_scatter", "ccc_curves", "learning_curves", "confusion"):
             png = dimensional_run / f"plots/{name}/{plot}.png"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+
+
+def test_a_pair_with_v_a_d_heads_is_compared_on_ccc_only(dimensional_run):
+    rows = pacsv.read_csv(dimensional_run / "comparisons_ccc.csv").to_pylist()
+    # Shared rated test splits only: the unrated corpora and MSPI (a training corpus of b) not.
+    assert [r["split"] for r in rows] == ["MSPP", "IEMO in-corpus"]
+    dim = seeds(dimensional_run, "IEMO_dim")
+    assert rows[0]["ccc_a"] == pytest.approx(np.mean([m["test"]["MSPP"]["ccc_mean"] for m in dim]))
+    assert not (dimensional_run / "comparisons.csv").exists()  # IEMO_dim has no class head

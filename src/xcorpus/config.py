@@ -70,6 +70,18 @@ def _check_comparisons(comparisons: list[dict], experiments: dict[str, dict]) ->
         a, b = experiments[comparison["a"]], experiments[comparison["b"]]
         if not set(a["seeds"]) & set(b["seeds"]):
             raise ConfigError(f"{where}: {a['name']} and {b['name']} share no seed")
+        if not compared_on(a, b):
+            raise ConfigError(
+                f"{where}: {a['name']} (task {a['task']}) and {b['name']} (task {b['task']}) "
+                "share no head: UAR needs two class heads, CCC two V/A/D heads"
+            )
+
+
+def compared_on(a: dict, b: dict) -> list[str]:
+    """The metrics two experiments are compared on: uar where both have a class head, ccc
+    where both have a V/A/D head."""
+    metrics = ["uar"] if has_class_head(a) and has_class_head(b) else []
+    return metrics + (["ccc"] if has_dimensional_head(a) and has_dimensional_head(b) else [])
 
 
 def _expand(raw: dict, config: dict) -> dict:

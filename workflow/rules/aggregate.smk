@@ -61,7 +61,26 @@ rule compare_experiments:
     conda:
         "../envs/xcorpus.yaml"
     params:
-        comparisons=config["comparisons"],
+        comparisons=comparisons_on("uar"),
         runs=comparison_runs,
+        metric="uar",
+    script:
+        "../scripts/compare_experiments.py"
+
+
+rule compare_dimensional:
+    input:
+        ccc_comparison_predictions,
+    output:
+        csv="results/comparisons_ccc.csv",
+        md="results/comparisons_ccc.md",
+    log:
+        "results/logs/tables/comparisons_ccc.log",
+    conda:
+        "../envs/xcorpus.yaml"
+    params:
+        comparisons=comparisons_on("ccc"),
+        runs=ccc_comparison_runs,
+        metric="ccc",
     script:
         "../scripts/compare_experiments.py"

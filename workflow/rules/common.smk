@@ -11,6 +11,7 @@ from snakemake.utils import validate
 from xcorpus.config import (
     ConfigError,
     can_score,
+    compared_on,
     expand_experiments,
     feature_options,
     has_dimensional_head,
@@ -284,10 +285,19 @@ def dimensional_metrics(wildcards):
     return available([path for name in names for path in seed_results(name)])
 
 
-def comparison_runs(wildcards):
-    """Per experiment compared, seed -> its predictions file: the comparison's inputs, and its
-    params (so that it reruns for those experiments' seeds only)."""
-    names = {name for c in config["comparisons"] for name in (c["a"], c["b"])}
+def comparisons_on(metric):
+    """The configured comparisons made on `metric` (uar or ccc: both sides have that head)."""
+    return [
+        c
+        for c in config["comparisons"]
+        if metric in compared_on(EXPERIMENTS[c["a"]], EXPERIMENTS[c["b"]])
+    ]
+
+
+def comparison_runs(wildcards, metric="uar"):
+    """Per experiment compared on `metric`, seed -> its predictions file: the comparison's
+    inputs, and its params (so that it reruns for those experiments' seeds only)."""
+    names = {name for c in comparisons_on(metric) for name in (c["a"], c["b"])}
     return {
         name: {
             seed: f"results/runs/{name}/seed-{seed}/predictions.parquet"
@@ -297,10 +307,18 @@ def comparison_runs(wildcards):
     }
 
 
-def comparison_predictions(wildcards):
-    """Seed-level predictions of both experiments of every comparison."""
-    runs = comparison_runs(wildcards).values()
+def comparison_predictions(wildcards, metric="uar"):
+    """Seed-level predictions of both experiments of every comparison on `metric`."""
+    runs = comparison_runs(wildcards, metric).values()
     return [path for seeds in runs for path in seeds.values()]
+
+
+def ccc_comparison_runs(wildcards):
+    return comparison_runs(wildcards, "ccc")
+
+
+def ccc_comparison_predictions(wildcards):
+    return comparison_predictions(wildcards, "ccc")
 
 
 def wandb_records(experiment):
@@ -356,8 +374,10 @@ def final_outputs():
             plot=("vad_scatter", "ccc_curves"),
         )
     outputs += [path for name in EXPERIMENTS for path in wandb_records(name)]
-    if config["comparisons"]:
+    if comparisons_on("uar"):
         outputs += ["results/comparisons.csv", "results/comparisons.md"]
+    if comparisons_on("ccc"):
+        outputs += ["results/comparisons_ccc.csv", "results/comparisons_ccc.md"]
     return outputs
 
 
