@@ -13,6 +13,7 @@ import torch
 from conftest import schema_experiment
 from scipy import stats
 from test_config import checked
+from test_loop import Everything
 from test_train import make_world, run
 
 from xcorpus.config import ConfigError
@@ -248,3 +249,54 @@ def test_a_comparison_without_a_shared_head_is_refused(default_config):
     default_config["comparisons"] = [{"name": "x", "a": "IEMO_only", "b": "IEMO+MSPI"}]
     with pytest.raises(ConfigError, match="share no head: UAR needs two class heads"):
         checked(default_config)
+
+
+def test_a_multitask_run_stopped_and_resumed_ends_as_an_uninterrupted_one(tmp_path, monkeypatch):
+    from xcorpus.train import loop
+
+    train, val = small_split(64, unrated=5), small_split(24, unrated=3)
+    experiment = schema_experiment(
+        name="mt", task="multitask", selection_metric="ccc", num_epochs=6, batch_size=16
+    )
+
+    def fit(checkpoint=None):
+        net = model("multitask")
+        return loop.fit(net, train, val, Everything(len(train)), experiment, rng(), checkpoint)
+
+    def rng():
+        return np.random.default_rng(4)
+
+    whole = fit()
+    checkpoint = tmp_path / "state.pt"
+    real_finished = loop.finished
+    monkeypatch.setattr(loop, "finished", lambda p, e: p.epoch >= 3 or real_finished(p, e))
+    fit(checkpoint)  # "killed" after three epochs, its state on disk
+    monkeypatch.setattr(loop, "finished", real_finished)
+    resumed = fit(checkpoint)
+    assert resumed.history == whole.history and "val_ccc_mean" in whole.history[0]
+    assert (resumed.best_epoch, resumed.best_score) == (whole.best_epoch, whole.best_score)
+    for key, value in whole.best_state.items():
+        assert torch.equal(resumed.best_state[key], value), key
+
+
+def test_loso_mean_averages_ccc_over_folds_and_keeps_the_task(tmp_path):
+    from xcorpus.aggregate import loso_mean
+
+    folds, predictions = [], []
+    for fold, ccc in ((1, 0.4), (2, 0.6)):
+        split = {f"ccc_{d}": ccc for d in (*DIMENSIONS, "mean")} | {"n_rated": 1}
+        split["pearson_valence"] = None if fold == 2 else 0.5  # undefined in one fold
+        metrics = {"experiment": "L", "train": "IEMO", "seed": 1, "fold": fold}
+        metrics |= {"task": "dimensional", "selection_metric": "ccc", "validation": split}
+        metrics["in_corpus"] = {"IEMO": split}
+        folds.append(tmp_path / f"fold-{fold}.json")
+        folds[-1].write_text(json.dumps(metrics))
+        rows = [{"utt_id": f"u{fold}", "corpus": "IEMO", "role": r} for r in ("val", "heldout")]
+        predictions.append(tmp_path / f"fold-{fold}.parquet")
+        pq.write_table(pa.Table.from_pylist(rows), predictions[-1])
+    summary = loso_mean(folds, predictions, tmp_path / "loso.json")
+    assert summary["task"] == "dimensional"
+    assert summary["in_corpus"]["IEMO"]["n_rated"] == 2
+    assert summary["in_corpus"]["IEMO"]["ccc_arousal"] == pytest.approx(0.5)
+    assert summary["in_corpus"]["IEMO"]["pearson_valence"] is None  # not the one defined fold
+    assert "uar" not in summary["validation"] and "confusion" not in summary["validation"]

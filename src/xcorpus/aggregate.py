@@ -177,10 +177,11 @@ def loso_mean(fold_metrics: list[Path], fold_predictions: list[Path], out: Path)
         "train": first["train"],
         "seed": first["seed"],
         "folds": [f["fold"] for f in folds],
+        **{k: first[k] for k in ("task", "selection_metric") if k in first},
         **_normalisation(folds),
         "validation": mean_metrics([f["validation"] for f in folds]),
         "test": {},
-        "in_corpus": {corpus: mean_metrics([f["in_corpus"][corpus] for f in folds])},
+        "in_corpus": {corpus: _held_out_mean([f["in_corpus"][corpus] for f in folds])},
         "n": {
             "validation": len(scored["val"]),
             "test": {},
@@ -236,6 +237,15 @@ def mean_metrics(metrics: list[dict]) -> dict:
         return mean
     confusion = np.sum([np.asarray(m["confusion"]) for m in metrics], axis=0)
     return mean | {"confusion": confusion.tolist()}
+
+
+def _held_out_mean(metrics: list[dict]) -> dict:
+    """mean_metrics of the folds' held-out sessions, with n_rated their sum where rated: the
+    sessions are disjoint, so the sum counts each rated utterance once."""
+    mean = mean_metrics(metrics)
+    if all("n_rated" in m for m in metrics):
+        mean["n_rated"] = sum(m["n_rated"] for m in metrics)
+    return mean
 
 
 def _mean_or_none(values: list[float | None]) -> float | None:
