@@ -300,3 +300,30 @@ def test_loso_mean_averages_ccc_over_folds_and_keeps_the_task(tmp_path):
     assert summary["in_corpus"]["IEMO"]["ccc_arousal"] == pytest.approx(0.5)
     assert summary["in_corpus"]["IEMO"]["pearson_valence"] is None  # not the one defined fold
     assert "uar" not in summary["validation"] and "confusion" not in summary["validation"]
+
+
+def test_ccc_summary_prints_dashes_with_reasons_never_zero():
+    from test_aggregate import fake_metrics
+
+    from xcorpus.aggregate import Run
+    from xcorpus.dimensional_summary import ccc_markdown, ccc_table
+
+    def seed(s: int, valence: float | None) -> dict:
+        m = fake_metrics(s, 0.5, {"MSPP": 0.4, "CMUMOSEI": 0.3}) | {"task": "multitask"}
+        rated = {f"ccc_{d}": 0.5 for d in DIMENSIONS} | {"n_rated": 20}
+        m["validation"] |= rated | {"ccc_valence": 0.2 * s, "ccc_mean": 0.1 * s}
+        m["test"]["MSPP"] |= rated | {"ccc_valence": valence, "ccc_mean": None}
+        return m | {"unrated": {"CMUMOSEI": "CMUMOSEI has no V/A/D ratings"}}
+
+    categorical = Run("C", "IEMO", {1: fake_metrics(1, 0.5, {"MSPP": 0.4})})
+    table = ccc_table([Run("A", "IEMO+MSPI", {1: seed(1, 0.3), 2: seed(2, None)}), categorical])
+    assert table.column("experiment").to_pylist() == ["A"] * 3  # C has no V/A/D head
+    lines = ccc_markdown(table).splitlines()
+    assert lines[2] == (
+        "| A | IEMO+MSPI | 2 | Validation (selection) | 20 | 0.300 ± 0.141 | 0.500 ± 0.000 | "
+        "0.500 ± 0.000 | 0.150 ± 0.071 |"
+    )
+    assert lines[3] == "| A | IEMO+MSPI | 2 | MSPP | 20 | — | 0.500 ± 0.000 | 0.500 ± 0.000 | — |"
+    assert lines[4] == "| A | IEMO+MSPI | 2 | CMUMOSEI | — | — | — | — | — |"
+    assert "- — (no dimensional metric): CMUMOSEI has no V/A/D ratings." in lines
+    assert lines[-1].startswith("- — in a rated split: CCC undefined for some seed")
