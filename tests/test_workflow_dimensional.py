@@ -90,6 +90,10 @@ def test_experiment_table_wandb_and_figures(dimensional_run):
         for plot in ("vad_scatter", "ccc_curves", "learning_curves", "confusion"):
             png = dimensional_run / f"plots/{name}/{plot}.png"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    report = snakemake(dimensional_run.parent, "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (dimensional_run / "report.html").read_text(encoding="utf-8", errors="replace")
+    assert "vad_scatter.png" in html and "ccc_curves.png" in html
 
 
 def test_a_pair_with_v_a_d_heads_is_compared_on_ccc_only(dimensional_run):

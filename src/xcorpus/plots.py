@@ -162,7 +162,7 @@ def _difficulty(paths: list[Path]) -> pd.DataFrame:
 def vad_scatter(predictions_paths: list[Path], out: Path) -> None:
     """True against predicted V/A/D (common 1-5 scale) per split (rows) and dimension
     (columns), pooled over seeds, with the identity line; unrated splits are left out."""
-    columns = ["corpus", "role", *DIMENSIONS, *(f"pred_{d}" for d in DIMENSIONS)]
+    columns = ["utt_id", "corpus", "role", *DIMENSIONS, *(f"pred_{d}" for d in DIMENSIONS)]
     rows = pd.concat([pq.read_table(p, columns=columns).to_pandas() for p in predictions_paths])
     rows = rows.dropna(subset=list(DIMENSIONS))
     names = {
@@ -176,7 +176,11 @@ def vad_scatter(predictions_paths: list[Path], out: Path) -> None:
         _placeholder("no rated utterance in any split", out)
         return
     figure, axes = plt.subplots(
-        len(splits), len(DIMENSIONS), figsize=(9, 2.9 * len(splits)), squeeze=False
+        len(splits),
+        len(DIMENSIONS),
+        figsize=(9, 2.9 * len(splits)),
+        squeeze=False,
+        layout="constrained",
     )
     low, high = COMMON_SCALE
     for i, split in enumerate(splits):
@@ -185,7 +189,8 @@ def vad_scatter(predictions_paths: list[Path], out: Path) -> None:
             ax.scatter(members[d], members[f"pred_{d}"], s=3, alpha=0.3, rasterized=True)
             ax.plot([low, high], [low, high], color="grey", lw=1, ls="--")
             ax.set(xlim=(low, high), xlabel=f"true {d}", ylabel=f"predicted {d}")
-            ax.set_title(f"{split} (n={len(members)})", fontsize=9)
+            n = members["utt_id"].nunique()
+            ax.set_title(f"{split} (n={n}, {len(members)} points)", fontsize=9)
     _save(figure, out)
 
 

@@ -52,13 +52,13 @@ rule plot_dimensional:
         scatter=report(
             "results/plots/{experiment}/vad_scatter.png",
             caption="../report/vad_scatter.rst",
-            category="Dimensional: true against predicted V/A/D",
+            category="True against predicted V/A/D",
             subcategory="{experiment}",
         ),
         curves=report(
             "results/plots/{experiment}/ccc_curves.png",
             caption="../report/ccc_curves.rst",
-            category="Dimensional: validation CCC",
+            category="Validation CCC",
             subcategory="{experiment}",
         ),
     log:
