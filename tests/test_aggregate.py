@@ -110,6 +110,7 @@ def test_cross_corpus_table_orders_corpora_and_nulls_training_corpora():
         "missing_seeds",
         "transductive",
         "deterministic",
+        "task",
         *(
             name
             for c in ("validation", "MSPP", "CMUMOSEI", "IEMO")

@@ -230,7 +230,6 @@ def test_a_fusion_layer_with_a_classical_classifier_is_refused(default_config):
     )
 
 
-
 def test_domain_adaptation_with_a_classical_classifier_is_refused(default_config):
     refused(
         default_config,
@@ -239,6 +238,16 @@ def test_domain_adaptation_with_a_classical_classifier_is_refused(default_config
         "it cannot be trained with domain_adaptation dann; set domain_adaptation: none, or use "
         "classifier: mlp",
     )
+
+
+def test_a_dimensional_task_with_a_classical_classifier_is_refused(default_config):
+    refused(
+        default_config,
+        classical("svm", task="multitask"),
+        "classifier svm predicts the four classes only, not task multitask's V/A/D; set task: "
+        "categorical, or use classifier: mlp",
+    )
+
 
 def test_a_grid_for_the_mlp_is_refused(default_config):
     refused(

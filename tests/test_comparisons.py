@@ -34,7 +34,7 @@ def write_predictions(path, splits: dict[tuple[str, str], tuple[list, np.ndarray
                 }
                 | probs
             )
-    write_parquet(pa.Table.from_pylist(rows), path, PREDICTIONS_SCHEMA)
+    write_parquet(pa.Table.from_pylist(rows, schema=PREDICTIONS_SCHEMA), path, PREDICTIONS_SCHEMA)
     return path
 
 

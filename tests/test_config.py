@@ -386,6 +386,8 @@ def test_training_on_splits_that_share_speakers_needs_speaker_splits(default_con
     )
     config["corpora"]["MELD"]["splits"] = "speaker"
     assert checked(config)[0]["train"] == "MELD"
+
+
 DANN_REFUSALS = {
     "one_domain": (
         ({"domain_adaptation": "dann"}, 0),

@@ -126,6 +126,7 @@ def test_learns_easy_problem_and_writes_outputs(world, tmp_path, modality, fusio
     assert metrics["n"] == {
         "train": 72 + 48,
         "train_unscored": 0,
+        "train_unrated": 0,
         "validation": 24 + 16,
         "test": {"MSPP": 80},
         "in_corpus": {},

@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy import stats
 
-from xcorpus.metrics import utterance_digest
+from xcorpus.metrics import DIMENSIONAL_KEYS, utterance_digest
 from xcorpus.tables import write_csv, write_text
 
 METRICS = ("uar", "accuracy", "macro_f1")
@@ -39,10 +39,15 @@ EXPERIMENT_SCHEMA = pa.schema(
         # A seed, or a statistic over seeds: "mean", "std", "ci95_low", "ci95_high".
         pa.field("seed", pa.string(), nullable=False),
         pa.field("split", pa.string(), nullable=False),  # "validation" or a test corpus
-        *(pa.field(m, pa.float64()) for m in METRICS),
+        *(pa.field(m, pa.float64()) for m in METRICS),  # null without a class head
         pa.field("n", pa.int64()),  # utterances in the split (per-seed and "mean" rows)
         pa.field("n_seeds", pa.int64(), nullable=False),  # seeds the row summarises
         pa.field("missing_seeds", pa.string()),  # expected seeds without results, "3;5"
+        # With a V/A/D head: CCC, Pearson r and RMSE per dimension and mean over the split's
+        # rated utterances (n_rated); null, with the reason in `unrated`, where none is rated.
+        *(pa.field(m, pa.float64()) for m in DIMENSIONAL_KEYS),
+        pa.field("n_rated", pa.int64()),
+        pa.field("unrated", pa.string()),
     ]
 )
 STATISTICS = ("mean", "std", "ci95_low", "ci95_high")
@@ -172,11 +177,12 @@ def loso_mean(fold_metrics: list[Path], fold_predictions: list[Path], out: Path)
         "train": first["train"],
         "seed": first["seed"],
         "folds": [f["fold"] for f in folds],
+        **{k: first[k] for k in ("task", "selection_metric") if k in first},
         **_normalisation(folds),
         **({"classifier": first["classifier"]} if first.get("classifier") else {}),
         "validation": mean_metrics([f["validation"] for f in folds]),
         "test": {},
-        "in_corpus": {corpus: mean_metrics([f["in_corpus"][corpus] for f in folds])},
+        "in_corpus": {corpus: _held_out_mean([f["in_corpus"][corpus] for f in folds])},
         "n": {
             "validation": len(scored["val"]),
             "test": {},
@@ -211,6 +217,11 @@ def transductive_reasons(metrics: dict) -> list[str]:
     return [r["reason"] for r in records if r and r["transductive"]]
 
 
+def run_task(run: "Run") -> str:
+    """The run's task (results from before tasks existed are categorical)."""
+    return next(iter(run.metrics.values())).get("task", "categorical")
+
+
 def transductive_reason(run: "Run") -> str | None:
     """Why the run's results are transductive, or None: the reasons of its first transductive
     seed, joined by "; "."""
@@ -237,10 +248,29 @@ def _scored_utterances(predictions: list[Path]) -> dict[str, set[tuple[str, str]
 
 
 def mean_metrics(metrics: list[dict]) -> dict:
-    """Mean UAR, accuracy and macro-F1 over folds; the confusion matrices summed."""
-    mean = {k: float(np.mean([m[k] for m in metrics])) for k in METRICS}
+    """Mean over folds of each metric the folds have (UAR, accuracy and macro-F1 with a class
+    head; the dimensional ones with a V/A/D head: None where a fold's is undefined, and absent
+    unless every fold was rated) and the confusion matrices summed."""
+    keys = [k for k in (*METRICS, *DIMENSIONAL_KEYS) if all(k in m for m in metrics)]
+    mean = {k: _mean_or_none([m[k] for m in metrics]) for k in keys}
+    if "confusion" not in metrics[0]:
+        return mean
     confusion = np.sum([np.asarray(m["confusion"]) for m in metrics], axis=0)
     return mean | {"confusion": confusion.tolist()}
+
+
+def _held_out_mean(metrics: list[dict]) -> dict:
+    """mean_metrics of the folds' held-out sessions, with n_rated their sum where rated: the
+    sessions are disjoint, so the sum counts each rated utterance once."""
+    mean = mean_metrics(metrics)
+    if all("n_rated" in m for m in metrics):
+        mean["n_rated"] = sum(m["n_rated"] for m in metrics)
+    return mean
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """The mean, or None when a value is undefined (a mean over an undefined value is too)."""
+    return None if None in values else float(np.mean(values))
 
 
 def mean_std(values: list[float]) -> tuple[float, float | None]:
@@ -258,6 +288,19 @@ def summarise(values: Sequence[float]) -> dict[str, float | None]:
         return {"mean": mean, "std": None, "ci95_low": None, "ci95_high": None}
     half = float(stats.t.ppf(0.975, len(values) - 1)) * std / np.sqrt(len(values))
     return {"mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
+
+
+def summarise_defined(values: Sequence[float | None]) -> dict[str, float | None]:
+    """summarise, or every statistic None when a seed's value is undefined or absent (a split
+    without ratings, a task without that head): a summary never skips a seed."""
+    if None in values:
+        return dict.fromkeys(STATISTICS)
+    return summarise(values)
+
+
+def unrated_reasons(metrics: dict[int, dict]) -> dict[str, str]:
+    """Split -> why it has no dimensional metric (metrics.json `unrated`, the same every seed)."""
+    return next(iter(metrics.values())).get("unrated", {})
 
 
 class Scored(NamedTuple):
@@ -313,22 +356,28 @@ def experiment_table(
     "ci95_high" over the seeds, which carry n_seeds and the missing seeds."""
     rows = []
     splits = split_results(name, metrics)
+    unrated = unrated_reasons(metrics)
     for seed in metrics:
         for split, by_seed in splits.items():
             values, n, _ = by_seed[seed]
             rows.append(
                 {"seed": str(seed), "split": split, "n": n, "n_seeds": 1}
-                | {k: values[k] for k in METRICS}
+                | {k: values.get(k) for k in (*METRICS, *DIMENSIONAL_KEYS, "n_rated")}
+                | {"unrated": unrated.get(split)}
             )
     over_seeds = {"n_seeds": len(metrics), "missing_seeds": _seed_list(missing)}
     for split, by_seed in splits.items():
-        summary = {k: summarise([r.metrics[k] for r in by_seed.values()]) for k in METRICS}
-        n = next(iter(by_seed.values())).n
+        keys = (*METRICS, *DIMENSIONAL_KEYS)
+        summary = {k: summarise_defined([r.metrics.get(k) for r in by_seed.values()]) for k in keys}
+        first = next(iter(by_seed.values()))
         for stat in STATISTICS:
+            mean_row = stat == "mean"
             rows.append(
-                {"seed": stat, "split": split, "n": n if stat == "mean" else None}
+                {"seed": stat, "split": split, "n": first.n if mean_row else None}
                 | over_seeds
-                | {k: summary[k][stat] for k in METRICS}
+                | {k: summary[k][stat] for k in keys}
+                | {"n_rated": first.metrics.get("n_rated") if mean_row else None}
+                | {"unrated": unrated.get(split)}
             )
     rows = [{"experiment": name, "train": train} | row for row in rows]
     return pa.Table.from_pylist(rows, schema=EXPERIMENT_SCHEMA)
@@ -358,6 +407,7 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
         pa.field("missing_seeds", pa.string()),
         pa.field("transductive", pa.string()),  # why, for a transductive experiment; else null
         pa.field("deterministic", pa.string()),  # its classifier, if every seed is the same run
+        pa.field("task", pa.string(), nullable=False),  # dimensional: no UAR, cells null
     ]
     for c in columns:
         fields += [pa.field(f"{c}_uar_{stat}", pa.float64()) for stat in STATISTICS]
@@ -371,10 +421,12 @@ def cross_corpus_table(runs: list[Run]) -> pa.Table:
             "missing_seeds": _seed_list(run.missing),
             "transductive": transductive_reason(run),
             "deterministic": deterministic_classifier(run),
+            "task": run_task(run),
         }
         for column in columns:
             by_seed = splits.get(column)
-            summary = summarise([r.metrics["uar"] for r in by_seed.values()]) if by_seed else {}
+            uar = [r.metrics.get("uar") for r in by_seed.values()] if by_seed else []
+            summary = summarise_defined(uar) if uar else {}
             row |= {f"{column}_uar_{stat}": summary.get(stat) for stat in STATISTICS}
             first = next(iter(by_seed.values())) if by_seed else None
             row[f"{column}_n"] = first.n if first else None
@@ -507,6 +559,12 @@ def markdown_table(table: pa.Table) -> str:
         lines.append(f"- †: {DAGGER_NOTE}.")
     lines += [f"- {note}" for note in transductive_notes(rows)]
     lines += [f"- {note}" for note in determinism_notes(rows)]
+    dimensional = [row["experiment"] for row in rows if row["task"] == "dimensional"]
+    if dimensional:
+        lines.append(
+            f"- {', '.join(dimensional)}: task dimensional, no class head, so no UAR (—); its "
+            "V/A/D results are in the dimensional summary (cross_corpus_ccc.md)."
+        )
     notes = [
         f"{row['experiment']}: seed(s) {row['missing_seeds'].replace(';', ', ')}"
         for row in rows

@@ -177,27 +177,30 @@ def compare(
         uar_a = [classification_metrics(y, p)["uar"] for p in pred_a]
         uar_b = [classification_metrics(y, p)["uar"] for p in pred_b]
         diffs = bootstrap_uar_difference(y, pred_a, pred_b, replicates, seed)
-        low, high = np.percentile(diffs, [2.5, 97.5])
         rows.append(
-            {
-                "comparison": name,
-                "a": a,
-                "b": b,
-                "split": split,
-                "n_utterances": len(y),
-                "n_seeds": len(common),
-                "seeds": ";".join(map(str, common)),
-                "unpaired_seeds": ";".join(map(str, unpaired)) or None,
-                "uar_a": float(np.mean(uar_a)),
-                "uar_b": float(np.mean(uar_b)),
-                **paired_t(uar_a, uar_b),
-                "boot_ci95_low": float(low),
-                "boot_ci95_high": float(high),
-                "boot_share_le0": float((diffs <= 0).mean()),
-                "replicates": replicates,
-            }
+            {"comparison": name, "a": a, "b": b, "split": split, "n_utterances": len(y)}
+            | {"uar_a": float(np.mean(uar_a)), "uar_b": float(np.mean(uar_b))}
+            | differences(uar_a, uar_b, diffs, common, unpaired)
         )
     return rows
+
+
+def differences(
+    a: Sequence[float], b: Sequence[float], diffs: np.ndarray, common: list, unpaired: list
+) -> dict:
+    """The columns every comparison row has: the seeds, the paired t-test of the per-seed
+    scores `a`, `b`, and the bootstrap replicates' interval and share <= 0."""
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return {
+        "n_seeds": len(common),
+        "seeds": ";".join(map(str, common)),
+        "unpaired_seeds": ";".join(map(str, unpaired)) or None,
+        **paired_t(a, b),
+        "boot_ci95_low": float(low),
+        "boot_ci95_high": float(high),
+        "boot_share_le0": float((diffs <= 0).mean()),
+        "replicates": len(diffs),
+    }
 
 
 def _splits(runs: dict[int, dict[str, pd.DataFrame]], name: str, experiment: str) -> list[str]:

@@ -74,6 +74,18 @@ def _check_comparisons(comparisons: list[dict], experiments: dict[str, dict]) ->
         a, b = experiments[comparison["a"]], experiments[comparison["b"]]
         if not set(a["seeds"]) & set(b["seeds"]):
             raise ConfigError(f"{where}: {a['name']} and {b['name']} share no seed")
+        if not compared_on(a, b):
+            raise ConfigError(
+                f"{where}: {a['name']} (task {a['task']}) and {b['name']} (task {b['task']}) "
+                "share no head: UAR needs two class heads, CCC two V/A/D heads"
+            )
+
+
+def compared_on(a: dict, b: dict) -> list[str]:
+    """The metrics two experiments are compared on: uar where both have a class head, ccc
+    where both have a V/A/D head."""
+    metrics = ["uar"] if has_class_head(a) and has_class_head(b) else []
+    return metrics + (["ccc"] if has_dimensional_head(a) and has_dimensional_head(b) else [])
 
 
 def _expand(raw: dict, config: dict) -> dict:
@@ -98,6 +110,7 @@ def _expand(raw: dict, config: dict) -> dict:
     if uses_curriculum(exp):
         _check_curriculum_ends(exp)
     _check_official_splits(exp, train, config)
+    _check_task(exp, train)
     exp["train"] = train_name(train)
     exp["test_datasets"] = [c for c in configured if c not in train]
     if not exp["test_datasets"]:
@@ -206,6 +219,58 @@ def _check_difficulty(exp: dict, train: list[str]) -> None:
             f"experiment {name}: difficulty-based curriculum (difficulty_method {method}) needs "
             f"{what}, which {', '.join(lacking)} does not have; train on corpora with them "
             f"({', '.join(have)}) or set use_curriculum_learning: false"
+        )
+
+
+TASKS = ("categorical", "dimensional", "multitask")
+
+
+def has_class_head(exp: dict) -> bool:
+    """Whether the experiment predicts the four classes (categorical, multitask)."""
+    return exp["task"] != "dimensional"
+
+
+def has_dimensional_head(exp: dict) -> bool:
+    """Whether the experiment predicts V/A/D (dimensional, multitask)."""
+    return exp["task"] != "categorical"
+
+
+def selection_metric(exp: dict) -> str:
+    """The validation score that selects the epoch: as configured, else uar with a class head
+    and ccc for task dimensional."""
+    chosen = exp["selection_metric"]
+    return chosen if chosen is not None else ("uar" if has_class_head(exp) else "ccc")
+
+
+def _check_task(exp: dict, train: list[str]) -> None:
+    """Fill selection_metric's task-dependent default; refuse a V/A/D head trained on a corpus
+    without ratings, and selecting on a score the task does not produce. Curricula that rank
+    by the class head's confidence need a class head."""
+    name, task = exp["name"], exp["task"]
+    exp["selection_metric"] = selection_metric(exp)
+    if has_dimensional_head(exp):
+        lacking = [c for c in train if CORPORA[c].vad_scale is None]
+        if lacking:
+            rated = [c for c, spec in CORPORA.items() if spec.vad_scale is not None]
+            raise ConfigError(
+                f"experiment {name}: task {task} trains on V/A/D ratings, which "
+                f"{', '.join(lacking)} does not have; train on rated corpora "
+                f"({', '.join(rated)}) or use task: categorical"
+            )
+    needs = {"uar": has_class_head(exp), "ccc": has_dimensional_head(exp)}
+    if not needs[exp["selection_metric"]]:
+        raise ConfigError(
+            f"experiment {name}: selection_metric {exp['selection_metric']} is not a score of "
+            f"task {task} (it predicts {'V/A/D only' if task == 'dimensional' else 'classes only'})"
+        )
+    if (
+        task == "dimensional"
+        and uses_curriculum(exp)
+        and exp["curriculum_type"] == "model_confidence"
+    ):
+        raise ConfigError(
+            f"experiment {name}: curriculum_type model_confidence ranks utterances by the "
+            "class head's confidence, and task dimensional has no class head"
         )
 
 
@@ -340,8 +405,8 @@ def _check_languages(exp: dict, config: dict, corpora: list[str]) -> None:
 
 def _check_classifier(exp: dict, config: dict) -> None:
     """A classical classifier fits utterance vectors once: no curriculum, no sequences, no
-    fusion layer, no domain-adversarial head, and a grid of its own parameters; the MLP takes
-    no grid."""
+    fusion layer, no V/A/D or domain-adversarial head, and a grid of its own parameters; the
+    MLP takes no grid."""
     name, classifier = exp["name"], exp["classifier"]
     if classifier == "mlp":
         if exp["classifier_grid"]:
@@ -372,6 +437,11 @@ def _check_classifier(exp: dict, config: dict) -> None:
         raise ConfigError(
             f"{where} concatenates audio and text vectors; fusion_type {exp['fusion_type']} is "
             "a layer of the MLP: set fusion_type: concat, or use classifier: mlp"
+        )
+    if exp["task"] != "categorical":
+        raise ConfigError(
+            f"{where} predicts the four classes only, not task {exp['task']}'s V/A/D; set "
+            "task: categorical, or use classifier: mlp"
         )
     if exp["domain_adaptation"] != "none":
         raise ConfigError(

@@ -1,4 +1,5 @@
-"""Classification metrics over the four classes, computed from one confusion matrix.
+"""Classification metrics over the four classes, computed from one confusion matrix, and
+dimensional metrics of V/A/D predictions (CCC, Pearson r, RMSE).
 
 UAR (unweighted average recall) is the headline SER metric: it does not reward predicting the
 majority class. Conventions for classes that a split does not contain:
@@ -57,3 +58,65 @@ def utterance_digest(corpus_utt_ids: Iterable[tuple[str, str]]) -> str:
     of a table are comparable only when their fingerprints are equal (same utterances)."""
     lines = sorted(f"{corpus}\t{utt_id}" for corpus, utt_id in corpus_utt_ids)
     return hashlib.blake2b("\n".join(lines).encode(), digest_size=8).hexdigest()
+
+
+# V/A/D, in the order of the index columns and of every dimensional array (n x 3).
+DIMENSIONS = ("valence", "arousal", "dominance")
+DIMENSIONAL_METRICS = ("ccc", "pearson", "rmse")
+# The keys dimensional_metrics returns: each metric per dimension and its mean over them.
+DIMENSIONAL_KEYS = tuple(f"{m}_{d}" for m in DIMENSIONAL_METRICS for d in (*DIMENSIONS, "mean"))
+
+
+def concordance(y_true, y_pred, eps: float = 0.0):
+    """Lin's concordance correlation coefficient per column (axis 0), with population moments:
+    2 cov / (var_true + var_pred + (mean_true - mean_pred)^2).
+
+    Written with operations numpy arrays and torch tensors share, so the training loss (torch,
+    `eps` > 0 keeping a constant batch finite) and the reported metric (numpy) are one formula.
+    """
+    mean_true, mean_pred = y_true.mean(0), y_pred.mean(0)
+    dev_true, dev_pred = y_true - mean_true, y_pred - mean_pred
+    covariance = (dev_true * dev_pred).mean(0)
+    spread = (dev_true**2).mean(0) + (dev_pred**2).mean(0) + (mean_true - mean_pred) ** 2
+    return 2 * covariance / (spread + eps)
+
+
+def _ccc(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
+    """CCC of one dimension; None when undefined (truth and prediction one and the same
+    constant: 0 / 0). A constant prediction of varying truth has CCC 0."""
+    mean_true, mean_pred = y_true.mean(), y_pred.mean()
+    if y_true.var() + y_pred.var() + (mean_true - mean_pred) ** 2 == 0:
+        return None
+    return float(concordance(y_true, y_pred))
+
+
+def _pearson(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
+    """Pearson r; None when either side is constant (r is undefined, not 0)."""
+    if y_true.std() == 0 or y_pred.std() == 0:
+        return None
+    return float(np.corrcoef(y_true, y_pred)[0, 1])
+
+
+def dimensional_metrics(y_true, y_pred) -> dict:
+    """CCC, Pearson r and RMSE per dimension (`ccc_valence`, ...) and their mean over the
+    dimensions (`ccc_mean`, ...; None when a dimension's value is undefined), of n x 3 true and
+    predicted V/A/D on one scale. Every row must be rated: unrated rows are the caller's to
+    leave out, as no value stands in for a missing rating."""
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    shape = (len(y_true), len(DIMENSIONS))
+    if y_true.shape != shape or y_pred.shape != shape:
+        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must be n x 3")
+    if len(y_true) == 0:
+        raise ValueError("dimensional metrics of an empty split are undefined")
+    if not (np.isfinite(y_true).all() and np.isfinite(y_pred).all()):
+        raise ValueError("dimensional metrics need finite V/A/D (unrated rows left out)")
+    metrics: dict = {}
+    for i, dim in enumerate(DIMENSIONS):
+        t, p = y_true[:, i], y_pred[:, i]
+        metrics[f"ccc_{dim}"] = _ccc(t, p)
+        metrics[f"pearson_{dim}"] = _pearson(t, p)
+        metrics[f"rmse_{dim}"] = float(np.sqrt(np.mean((t - p) ** 2)))
+    for name in DIMENSIONAL_METRICS:
+        values = [metrics[f"{name}_{dim}"] for dim in DIMENSIONS]
+        metrics[f"{name}_mean"] = None if None in values else float(np.mean(values))
+    return metrics

@@ -17,8 +17,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from xcorpus.aggregate import read_run, split_results
+from xcorpus.difficulty import COMMON_SCALE
 from xcorpus.feature_map import Panel
 from xcorpus.labels import CLASSES
+from xcorpus.metrics import DIMENSIONS
 from xcorpus.tables import atomic
 
 DPI = 110
@@ -58,17 +60,30 @@ def uar_heatmap(summary_csv: Path, out: Path) -> None:
 
 def confusion_totals(metrics_paths: list[Path]) -> dict[str, np.ndarray]:
     """Per split, named and combined as in the tables (a seed's cross-corpus validation, not
-    its LOSO folds'; `IEMO LOSO` for held-out sessions), the confusion counts summed over seeds."""
+    its LOSO folds'; `IEMO LOSO` for held-out sessions), the confusion counts summed over seeds
+    (none for a model without a class head, task dimensional)."""
     run = read_run(metrics_paths)
     return {
         split: np.sum([np.asarray(r.metrics["confusion"], dtype=float) for r in seeds.values()], 0)
         for split, seeds in split_results(run.experiment, run.metrics).items()
+        if all("confusion" in r.metrics for r in seeds.values())
     }
+
+
+def _placeholder(text: str, out: Path) -> None:
+    """A figure that says why there is nothing to draw, so the report keeps its place."""
+    figure, ax = plt.subplots(figsize=(5, 1.5))
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.set_axis_off()
+    _save(figure, out)
 
 
 def confusion_matrices(metrics_paths: list[Path], out: Path) -> None:
     """One row-normalised confusion matrix per split, summed over the seeds' runs."""
     totals = confusion_totals(metrics_paths)
+    if not totals:
+        _placeholder("task dimensional: no class head, no confusion matrix", out)
+        return
     figure, axes = plt.subplots(1, len(totals), figsize=(3.2 * len(totals), 3.2), squeeze=False)
     for ax, (split, counts) in zip(axes[0], totals.items(), strict=True):
         rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -84,24 +99,32 @@ def confusion_matrices(metrics_paths: list[Path], out: Path) -> None:
     _save(figure, out)
 
 
+def _run_label(path: Path) -> str:
+    run = Path(path).parent  # seed-1, or seed-1/fold-3 in leave-one-session-out
+    return f"{run.parent.name}/{run.name}" if run.name.startswith("fold-") else run.name
+
+
 def learning_curves(history_paths: list[Path], out: Path) -> None:
-    """Validation UAR and training loss per epoch for each seed, with the curriculum fraction;
-    for a classical classifier, validation UAR per grid point."""
+    """Validation UAR (mean validation CCC without a class head) and training loss per epoch
+    for each seed, with the curriculum fraction; for a classical classifier, validation UAR
+    per grid point."""
     if history_paths and "grid_point" in pd.read_csv(history_paths[0], nrows=0).columns:
         grid_curves(history_paths, out)
         return
     figure, (uar_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     fraction_ax = uar_ax.twinx()
+    score = "validation UAR"
     for path in history_paths:
         history = pd.read_csv(path)
-        run = Path(path).parent  # seed-1, or seed-1/fold-3 in leave-one-session-out
-        label = f"{run.parent.name}/{run.name}" if run.name.startswith("fold-") else run.name
-        uar_ax.plot(history["epoch"], history["val_uar"], marker=".", label=label)
+        label = _run_label(path)
+        column = "val_uar" if "val_uar" in history else "val_ccc_mean"
+        score = "validation UAR" if column == "val_uar" else "validation CCC (mean over V/A/D)"
+        uar_ax.plot(history["epoch"], history[column], marker=".", label=label)
         loss_ax.plot(history["epoch"], history["train_loss"], marker=".", label=label)
         fraction_ax.plot(
             history["epoch"], history["curriculum_fraction"], color="grey", ls=":", lw=1
         )
-    uar_ax.set(xlabel="epoch", ylabel="validation UAR", title="model selection criterion")
+    uar_ax.set(xlabel="epoch", ylabel=score, title="validation score")
     fraction_ax.set_ylabel("curriculum fraction (dotted)", color="grey")
     fraction_ax.set_ylim(0, 1.05)
     loss_ax.set(xlabel="epoch", ylabel="training loss", title="training loss")
@@ -138,9 +161,10 @@ def accuracy_by_difficulty(
     predictions = pd.concat(
         [pq.read_table(p, columns=columns).to_pandas() for p in predictions_paths]
     )
-    rows = predictions[predictions["role"] == "val"].merge(scores, on="utt_id")
+    classified = (predictions["role"] == "val") & predictions["pred"].notna()
+    rows = predictions[classified].merge(scores, on="utt_id")
     if len(rows) < DIFFICULTY_BINS:
-        ax.text(0.5, 0.5, "no validation utterances with a difficulty score", ha="center")
+        ax.text(0.5, 0.5, "no validation class predictions with a difficulty", ha="center")
         ax.set_axis_off()
     else:
         rows["bin"] = pd.qcut(
@@ -183,4 +207,53 @@ def feature_map(panels: list[Panel], feature_set: str, out: Path) -> None:
                 ax.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
     counts = ", ".join(f"{c} {int((panels[0].corpus == c).sum())}" for c in corpora)
     figure.suptitle(f"{feature_set}: {len(panels[0].corpus)} utterances ({counts})", fontsize=10)
+    _save(figure, out)
+
+
+def vad_scatter(predictions_paths: list[Path], out: Path) -> None:
+    """True against predicted V/A/D (common 1-5 scale) per split (rows) and dimension
+    (columns), pooled over seeds, with the identity line; unrated splits are left out."""
+    columns = ["utt_id", "corpus", "role", *DIMENSIONS, *(f"pred_{d}" for d in DIMENSIONS)]
+    rows = pd.concat([pq.read_table(p, columns=columns).to_pandas() for p in predictions_paths])
+    rows = rows.dropna(subset=list(DIMENSIONS))
+    names = {
+        "val": lambda c: "validation (selection)",
+        "test": str,
+        "heldout": "{} in-corpus".format,
+    }
+    rows["split"] = [names[r](c) for r, c in zip(rows["role"], rows["corpus"], strict=True)]
+    splits = list(dict.fromkeys(rows["split"]))
+    if not splits:
+        _placeholder("no rated utterance in any split", out)
+        return
+    figure, axes = plt.subplots(
+        len(splits),
+        len(DIMENSIONS),
+        figsize=(9, 2.9 * len(splits)),
+        squeeze=False,
+        layout="constrained",
+    )
+    low, high = COMMON_SCALE
+    for i, split in enumerate(splits):
+        members = rows[rows["split"] == split]
+        for ax, d in zip(axes[i], DIMENSIONS, strict=True):
+            ax.scatter(members[d], members[f"pred_{d}"], s=3, alpha=0.3, rasterized=True)
+            ax.plot([low, high], [low, high], color="grey", lw=1, ls="--")
+            ax.set(xlim=(low, high), xlabel=f"true {d}", ylabel=f"predicted {d}")
+            n = members["utt_id"].nunique()
+            ax.set_title(f"{split} (n={n}, {len(members)} points)", fontsize=9)
+    _save(figure, out)
+
+
+def ccc_curves(history_paths: list[Path], out: Path) -> None:
+    """Validation CCC per epoch for each seed: one panel per dimension and one for their mean."""
+    panels = (*DIMENSIONS, "mean")
+    figure, axes = plt.subplots(1, len(panels), figsize=(13, 3.2), layout="constrained")
+    for path in history_paths:
+        history = pd.read_csv(path)
+        for ax, d in zip(axes, panels, strict=True):
+            ax.plot(history["epoch"], history[f"val_ccc_{d}"], marker=".", label=_run_label(path))
+    for ax, d in zip(axes, panels, strict=True):
+        ax.set(xlabel="epoch", ylabel=f"validation CCC {d}")
+    axes[0].legend(fontsize=7)
     _save(figure, out)

@@ -12,8 +12,10 @@ Layout (project = experiment["wandb_project"], group = experiment name):
   = epoch (a classical classifier: per grid point, step = grid_point); summary
   `validation_{m}`, `{train}to{test}_{m}` per test corpus and
   `{train}to{corpus}_in_corpus_{m}` per in-corpus test (`_loso_` instead of `_in_corpus_` for
-  leave-one-session-out results), m in uar, accuracy, f1 (macro-F1); a confusion table per split
-  under `confusion/{split key}`, rows the true class, columns the predicted one, in
+  leave-one-session-out results), m in uar, accuracy, f1 (macro-F1) with a class head and
+  ccc/pearson/rmse_{valence,arousal,dominance,mean} with a V/A/D head on a rated split (keys
+  of an undefined or absent metric are left out); a confusion table per split with a class
+  head under `confusion/{split key}`, rows the true class, columns the predicted one, in
   labels.CLASSES order.
 - averaged run `AVERAGED_{train}` (job_type "aggregate"): summary `{split key}_{m}_mean` and
   `_std` from the experiment table's mean/std rows; an undefined std (one seed) is left out
@@ -45,9 +47,13 @@ import wandb
 from xcorpus.aggregate import TRANSDUCTIVE_RECORDS, transductive_reasons
 from xcorpus.config import train_name
 from xcorpus.labels import CLASSES
+from xcorpus.metrics import DIMENSIONAL_KEYS
 
 MODES = ("offline", "online", "disabled")
 METRICS = {"uar": "uar", "accuracy": "accuracy", "f1": "macro_f1"}  # W&B name -> metrics key
+# With a V/A/D head also `ccc_valence`, ..., `rmse_mean` under their own names; a split or task
+# without them (unrated test corpus, no class head) has no key at all, never a 0.
+METRICS |= {key: key for key in DIMENSIONAL_KEYS}
 VALIDATION = "validation"
 INIT_TIMEOUT_S = 15.0
 FINISH_TIMEOUT_S = 60.0
@@ -75,9 +81,16 @@ def log_seed_run(
             run.log({k: v for k, v in row.items() if k != step}, step=int(row[step]))
         splits = _seed_splits(metrics)
         run.summary.update(
-            {f"{key}_{m}": values[k] for key, values in splits.items() for m, k in METRICS.items()}
+            {
+                f"{key}_{m}": values[k]
+                for key, values in splits.items()
+                for m, k in METRICS.items()
+                if values.get(k) is not None
+            }
         )
-        run.log({f"confusion/{key}": _confusion_table(v) for key, v in splits.items()})
+        confusions = {k: v for k, v in splits.items() if "confusion" in v}
+        if confusions:
+            run.log({f"confusion/{key}": _confusion_table(v) for key, v in confusions.items()})
 
     name = _seed_run_name(experiment, metrics)
     content = {"config": config, "metrics": metrics, "history": history}
@@ -152,7 +165,7 @@ def _averaged_summary(train: str, table_rows: list[dict]) -> dict[str, float]:
             continue
         key = _split_key(train, row["split"])
         for m, k in METRICS.items():
-            if row[k] is not None:
+            if row.get(k) is not None:
                 summary[f"{key}_{m}_{row['seed']}"] = row[k]
     return summary
 

@@ -12,8 +12,10 @@ from xcorpus.config import (
     ConfigError,
     can_score,
     check_dann_keys,
+    compared_on,
     expand_experiments,
     feature_options,
+    has_dimensional_head,
     mark_schema_defaults,
     modalities,
     schema_error,
@@ -292,10 +294,25 @@ def all_metrics(wildcards):
     return available([path for name in EXPERIMENTS for path in seed_results(name)])
 
 
-def comparison_runs(wildcards):
-    """Per experiment compared, seed -> its predictions file: the comparison's inputs, and its
-    params (so that it reruns for those experiments' seeds only)."""
-    names = {name for c in config["comparisons"] for name in (c["a"], c["b"])}
+def dimensional_metrics(wildcards):
+    """Seed results of the experiments with a V/A/D head (the dimensional summary's input)."""
+    names = [n for n, exp in EXPERIMENTS.items() if has_dimensional_head(exp)]
+    return available([path for name in names for path in seed_results(name)])
+
+
+def comparisons_on(metric):
+    """The configured comparisons made on `metric` (uar or ccc: both sides have that head)."""
+    return [
+        c
+        for c in config["comparisons"]
+        if metric in compared_on(EXPERIMENTS[c["a"]], EXPERIMENTS[c["b"]])
+    ]
+
+
+def comparison_runs(wildcards, metric="uar"):
+    """Per experiment compared on `metric`, seed -> its predictions file: the comparison's
+    inputs, and its params (so that it reruns for those experiments' seeds only)."""
+    names = {name for c in comparisons_on(metric) for name in (c["a"], c["b"])}
     return {
         name: {
             seed: f"results/runs/{name}/seed-{seed}/predictions.parquet"
@@ -305,10 +322,18 @@ def comparison_runs(wildcards):
     }
 
 
-def comparison_predictions(wildcards):
-    """Seed-level predictions of both experiments of every comparison."""
-    runs = comparison_runs(wildcards).values()
+def comparison_predictions(wildcards, metric="uar"):
+    """Seed-level predictions of both experiments of every comparison on `metric`."""
+    runs = comparison_runs(wildcards, metric).values()
     return [path for seeds in runs for path in seeds.values()]
+
+
+def ccc_comparison_runs(wildcards):
+    return comparison_runs(wildcards, "ccc")
+
+
+def ccc_comparison_predictions(wildcards):
+    return comparison_predictions(wildcards, "ccc")
 
 
 def wandb_records(experiment):
@@ -359,9 +384,19 @@ def final_outputs():
         "results/plots/feature_map/{features}.png",
         features=mapped_feature_sets(list(EXPERIMENTS.values())),
     )
+    dimensional = [n for n, exp in EXPERIMENTS.items() if has_dimensional_head(exp)]
+    if dimensional:
+        outputs += ["results/cross_corpus_ccc.csv", "results/cross_corpus_ccc.md"]
+        outputs += expand(
+            "results/plots/{experiment}/{plot}.png",
+            experiment=dimensional,
+            plot=("vad_scatter", "ccc_curves"),
+        )
     outputs += [path for name in EXPERIMENTS for path in wandb_records(name)]
-    if config["comparisons"]:
+    if comparisons_on("uar"):
         outputs += ["results/comparisons.csv", "results/comparisons.md"]
+    if comparisons_on("ccc"):
+        outputs += ["results/comparisons_ccc.csv", "results/comparisons_ccc.md"]
     return outputs
 
 

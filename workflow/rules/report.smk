@@ -63,3 +63,27 @@ rule feature_map:
         per_corpus=config["feature_map_per_corpus"],
     script:
         "../scripts/plot_feature_map.py"
+
+
+rule plot_dimensional:
+    input:
+        unpack(plot_inputs),
+    output:
+        scatter=report(
+            "results/plots/{experiment}/vad_scatter.png",
+            caption="../report/vad_scatter.rst",
+            category="True against predicted V/A/D",
+            subcategory="{experiment}",
+        ),
+        curves=report(
+            "results/plots/{experiment}/ccc_curves.png",
+            caption="../report/ccc_curves.rst",
+            category="Validation CCC",
+            subcategory="{experiment}",
+        ),
+    log:
+        "results/logs/plots/{experiment}.dimensional.log",
+    conda:
+        "../envs/xcorpus.yaml"
+    script:
+        "../scripts/plot_dimensional.py"

@@ -1,7 +1,11 @@
 from pathlib import Path
 
 from xcorpus.comparisons import compare, write_comparisons
+from xcorpus.dimensional_comparisons import compare_ccc, write_ccc_comparisons
 from xcorpus.runlog import logged
+
+# metric -> (one comparison's rows, the writer of the tables)
+KINDS = {"uar": (compare, write_comparisons), "ccc": (compare_ccc, write_ccc_comparisons)}
 
 
 def predictions(experiment):
@@ -9,11 +13,12 @@ def predictions(experiment):
 
 
 with logged(snakemake.log[0]):
+    rows_of, write = KINDS[snakemake.params.metric]
     rows = [
         row
         for c in snakemake.params.comparisons
-        for row in compare(
+        for row in rows_of(
             predictions(c["a"]), predictions(c["b"]), name=c["name"], a=c["a"], b=c["b"]
         )
     ]
-    write_comparisons(rows, Path(snakemake.output.csv), Path(snakemake.output.md))
+    write(rows, Path(snakemake.output.csv), Path(snakemake.output.md))

@@ -1,11 +1,17 @@
 """Train one model for one seed of one cross-corpus experiment, and write what it produced.
 
 Protocol: fit on the training role of the training corpora, select the epoch on validation UAR
-(held-out speakers of those corpora), then evaluate that epoch's weights once on validation, on
-every test corpus and on the in-corpus tests (each training corpus's test speakers or official
-test split; in leave-one-session-out, the held-out session). Test data are never looked at
-before that final evaluation. The validation figure is the selection maximum, which is why it is
-labelled "validation (selection)" and never reported as an in-corpus result.
+or mean CCC (selection_metric; held-out speakers of those corpora), then evaluate that epoch's
+weights once on validation, on every test corpus and on the in-corpus tests (each training
+corpus's test speakers or official test split; in leave-one-session-out, the held-out session).
+Test data are never looked at before that final evaluation. The validation figure is the
+selection maximum, which is why it is labelled "validation (selection)" and never reported as
+an in-corpus result.
+
+With a V/A/D head (task dimensional or multitask) each split's metrics also hold CCC, Pearson r
+and RMSE per dimension and their mean, over its rated utterances (`n_rated`), on the common 1-5
+scale. A test corpus without ratings gets none of them, and metrics.json `unrated` says why: no
+number stands in for a missing rating.
 """
 
 import hashlib
@@ -17,16 +23,22 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from xcorpus.config import modalities, train_name, uses_difficulty
+from xcorpus.config import modalities, selection_metric, train_name, uses_difficulty
+from xcorpus.corpora import CORPORA
 from xcorpus.labels import CLASSES
-from xcorpus.metrics import classification_metrics, utterance_digest
+from xcorpus.metrics import (
+    DIMENSIONS,
+    classification_metrics,
+    dimensional_metrics,
+    utterance_digest,
+)
 from xcorpus.tables import write_csv, write_parquet, write_text
 from xcorpus.train.curriculum import describe, make_curriculum
 from xcorpus.train.dann import adversarial
 from xcorpus.train.dann import describe as describe_adaptation
 from xcorpus.train.dann import record as adaptation_record
 from xcorpus.train.data import Data, Split, announce, load_data
-from xcorpus.train.loop import fit, predict_proba, set_determinism
+from xcorpus.train.loop import fit, predict_proba, predict_vad, set_determinism
 from xcorpus.train.models import EmotionClassifier, ModelConfig, save_checkpoint
 from xcorpus.train.normalise import describe as describe_normalisation
 from xcorpus.train.normalise import model_statistics, normalise
@@ -38,8 +50,13 @@ PREDICTIONS_SCHEMA = pa.schema(
         pa.field("corpus", pa.string(), nullable=False),
         pa.field("role", pa.string(), nullable=False),  # val | test | heldout
         pa.field("label", pa.string(), nullable=False),
-        pa.field("pred", pa.string(), nullable=False),
-        *(pa.field(f"prob_{c}", pa.float64(), nullable=False) for c in CLASSES),
+        # Class prediction; null under task dimensional (no class head).
+        pa.field("pred", pa.string()),
+        *(pa.field(f"prob_{c}", pa.float64()) for c in CLASSES),
+        # True V/A/D on the common 1-5 scale (null where unrated or the task has no V/A/D
+        # head), and the prediction (null without a V/A/D head).
+        *(pa.field(d, pa.float64()) for d in DIMENSIONS),
+        *(pa.field(f"pred_{d}", pa.float64()) for d in DIMENSIONS),
     ]
 )
 
@@ -56,19 +73,58 @@ def build_model(experiment: dict, train: Split) -> EmotionClassifier:
     return EmotionClassifier(config, stats)
 
 
-def evaluate(model: EmotionClassifier, split: Split, role: str) -> tuple[dict, pa.Table]:
-    """Metrics and the per-utterance predictions table of one split."""
-    probs = predict_proba(model, split)
-    y, pred = split.y.cpu().numpy(), probs.argmax(axis=1)
+def evaluate(
+    model: EmotionClassifier, split: Split, role: str, task: str = "categorical"
+) -> tuple[dict, pa.Table]:
+    """Metrics and the per-utterance predictions table of one split: the class metrics with a
+    class head, the dimensional ones (and n_rated) with a V/A/D head where the split has rated
+    utterances."""
+    y, n = split.y.cpu().numpy(), len(split)
     columns = {
         "utt_id": split.utt_id.tolist(),
         "corpus": split.corpus.tolist(),
-        "role": [role] * len(split),
+        "role": [role] * n,
         "label": [CLASSES[i] for i in y],
-        "pred": [CLASSES[i] for i in pred],
-        **{f"prob_{c}": probs[:, i] for i, c in enumerate(CLASSES)},
     }
-    return classification_metrics(y, pred), pa.table(columns, schema=PREDICTIONS_SCHEMA)
+    metrics: dict = {}
+    if task != "dimensional":
+        probs = predict_proba(model, split)
+        pred = probs.argmax(axis=1)
+        metrics |= classification_metrics(y, pred)
+        columns["pred"] = [CLASSES[i] for i in pred]
+        columns |= {f"prob_{c}": probs[:, i] for i, c in enumerate(CLASSES)}
+    if task != "categorical":
+        true, vad = split.vad.cpu().numpy().astype(np.float64), predict_vad(model, split)
+        rated = split.rated.cpu().numpy()
+        if rated.any():
+            metrics |= dimensional_metrics(true[rated], vad[rated]) | {"n_rated": int(rated.sum())}
+        columns |= {d: _nullable(true[:, i]) for i, d in enumerate(DIMENSIONS)}
+        columns |= {f"pred_{d}": vad[:, i] for i, d in enumerate(DIMENSIONS)}
+    missing = {f.name: pa.nulls(n, f.type) for f in PREDICTIONS_SCHEMA if f.name not in columns}
+    return metrics, pa.table(columns | missing, schema=PREDICTIONS_SCHEMA).select(
+        PREDICTIONS_SCHEMA.names
+    )
+
+
+def _nullable(values: np.ndarray) -> pa.Array:
+    """Floats with NaN (no rating) as null."""
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
+def unrated_reasons(experiment: dict, data: Data) -> dict[str, str]:
+    """Why each test split without a rated utterance has no dimensional metric."""
+    if experiment["task"] == "categorical":
+        return {}
+    splits = {**data.test, **{f"{c} in-corpus": s for c, s in data.heldout.items()}}
+    return {
+        name: (
+            f"{name} has no V/A/D ratings"
+            if CORPORA[name.removesuffix(" in-corpus")].vad_scale is None
+            else f"no utterance of {name} carries all of V/A/D"
+        )
+        for name, split in splits.items()
+        if not split.rated.any()
+    }
 
 
 @dataclass(frozen=True)
@@ -186,22 +242,27 @@ def _run(
         }
     train, val = data.train.to(device), data.val.to(device)
 
-    val_metrics, val_predictions = evaluate(model, val, "val")
-    tests = {c: evaluate(model, split.to(device), "test") for c, split in data.test.items()}
-    heldout = {c: evaluate(model, s.to(device), "heldout") for c, s in data.heldout.items()}
+    task = experiment["task"]
+    val_metrics, val_predictions = evaluate(model, val, "val", task)
+    tests = {c: evaluate(model, split.to(device), "test", task) for c, split in data.test.items()}
+    heldout = {c: evaluate(model, s.to(device), "heldout", task) for c, s in data.heldout.items()}
     metrics = {
         "experiment": experiment["name"],
         "train": train_name(experiment["train_dataset"]),
         "seed": seed,
         **(extra or {}),
         "feature_normalisation": normalisation,
+        "task": task,
+        "selection_metric": selection_metric(experiment),
         **selection,
         "validation": val_metrics,
         "test": {c: m for c, (m, _) in tests.items()},
         "in_corpus": {c: m for c, (m, _) in heldout.items()},
+        "unrated": unrated_reasons(experiment, data),
         "n": {
             "train": len(train),
             "train_unscored": data.unscored,
+            "train_unrated": data.unrated,
             "validation": len(val),
             "test": {c: len(split) for c, split in data.test.items()},
             "in_corpus": {c: len(split) for c, split in data.heldout.items()},
@@ -237,6 +298,11 @@ def _fit_mlp(
     model = build_model(experiment, data.train).to(device)
     train, val = data.train.to(device), data.val.to(device)
     rng = np.random.default_rng(seed)
+    if data.unrated:
+        print(
+            f"task dimensional: {data.unrated} training utterance(s) without all of V/A/D left "
+            f"out of training ({len(data.train)} train on)"
+        )
     print(describe(experiment))
     if uses_difficulty(experiment):
         print(

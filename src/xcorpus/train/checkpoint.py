@@ -28,8 +28,8 @@ class Progress:
     history: list[dict] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] = field(default_factory=dict)
     best_epoch: int = -1
-    best_uar: float = -1.0
-    stopping_reference: float = -np.inf  # last validation UAR that counted as an improvement
+    best_score: float = -np.inf  # best validation selection score (UAR or CCC) so far
+    stopping_reference: float = -np.inf  # last selection score that counted as an improvement
     epochs_without_improvement: int = 0
 
     @property

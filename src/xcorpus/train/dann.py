@@ -17,6 +17,7 @@ with load_model and evaluates exactly as the trained model did.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from torch import nn
 from xcorpus.train.data import Data, Split
 from xcorpus.train.models import EmotionClassifier
 from xcorpus.train.sequences import Sequences
+
+if TYPE_CHECKING:  # loop imports this module
+    from xcorpus.train.loop import TaskLoss
 
 METHODS = ("none", "dann")
 
@@ -117,6 +121,9 @@ class DomainAdversarial(nn.Module):
     def forward(self, x: dict) -> torch.Tensor:
         return self.classifier(x)
 
+    def outputs(self, x: dict) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        return self.classifier.outputs(x)
+
     def start_epoch(self, epoch: int, n_rows: int, batch_size: int) -> None:
         """Set λ and this epoch's unlabelled rows, one batch of them per training batch (as
         many as it has rows), drawn from a generator of (seed, epoch) alone: a resumed epoch
@@ -132,12 +139,12 @@ class DomainAdversarial(nn.Module):
             self.unlabelled_order = torch.from_numpy(order).to(self.domains.unlabelled.device)
 
     def step_loss(
-        self, loss_fn: nn.Module, split: Split, rows: torch.Tensor
+        self, loss_fn: "TaskLoss", split: Split, rows: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(class loss + domain loss, the class loss): the domain loss is the mean
+        """(task loss + domain loss, the task loss): the domain loss is the mean
         cross-entropy of the corpus over the batch's training rows and its unlabelled rows."""
         embedded = self.classifier.embed(split.inputs(rows))
-        class_loss = loss_fn(self.classifier.head(embedded), split.y[rows])
+        class_loss = loss_fn.of_shared(self.classifier, embedded, split, rows)
         logits = self.domain_head(reverse_gradient(embedded, self.lam))
         domain_sum = self.domain_loss(logits, self.domains.train[rows])
         count = len(rows)

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from xcorpus.config import train_name
+from xcorpus.config import has_dimensional_head, train_name
 from xcorpus.corpora import CORPORA
-from xcorpus.difficulty import VAD_COLUMNS, score_centroid
+from xcorpus.difficulty import VAD_COLUMNS, rescale, score_centroid
 from xcorpus.features.shards import has_frames, read_feature_set, schema_metadata
 from xcorpus.labels import CLASS_INDEX
 from xcorpus.manifest import loso_roles
@@ -39,6 +39,8 @@ class Split:
     x: dict[str, torch.Tensor | Sequences]  # utterance vectors, or frame/token sequences
     y: torch.Tensor
     speaker: np.ndarray | None = None  # from the corpus index, for speaker normalisation
+    # n x 3 V/A/D on the common 1-5 scale, NaN where unrated; None when the task has no V/A/D
+    vad: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.utt_id)
@@ -47,7 +49,15 @@ class Split:
         index = torch.from_numpy(rows)
         x = {m: t.take(rows) if isinstance(t, Sequences) else t[index] for m, t in self.x.items()}
         speaker = None if self.speaker is None else self.speaker[rows]
-        return Split(self.utt_id[rows], self.corpus[rows], x, self.y[index], speaker)
+        vad = None if self.vad is None else self.vad[index]
+        return Split(self.utt_id[rows], self.corpus[rows], x, self.y[index], speaker, vad)
+
+    @property
+    def rated(self) -> torch.Tensor:
+        """Which rows carry all three of V/A/D (boolean, on the split's device)."""
+        if self.vad is None:
+            raise ValueError("this split holds no V/A/D (the task is categorical)")
+        return torch.isfinite(self.vad).all(dim=1)
 
     @property
     def has_sequences(self) -> bool:
@@ -61,7 +71,8 @@ class Split:
 
     def to(self, device: torch.device) -> "Split":
         x = {m: t.to(device) for m, t in self.x.items()}
-        return Split(self.utt_id, self.corpus, x, self.y.to(device), self.speaker)
+        vad = None if self.vad is None else self.vad.to(device)
+        return Split(self.utt_id, self.corpus, x, self.y.to(device), self.speaker, vad)
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class Data:
     heldout: dict[str, Split]  # in-corpus tests (test speakers, official split, LOSO session)
     difficulty: np.ndarray | None
     unscored: int = 0
+    unrated: int = 0  # training rows without V/A/D left out under task dimensional
 
 
 def load_data(
@@ -108,15 +120,22 @@ def load_data(
     tables = {kind: read_feature_table(kind, paths) for kind, paths in features.items()}
     sequences = uses_sequences(experiment, [table for _, table in tables.values()])
     x = {kind: read_features(rows, *named, sequences) for kind, named in tables.items()}
+    vad = common_scale_vad(rows) if has_dimensional_head(experiment) else None
     full = Split(
         rows["utt_id"].to_numpy(object),
         rows["corpus"].to_numpy(object),
         x,
         y,
         rows["speaker"].to_numpy(object),
+        vad,
     )
     role = rows["role"].to_numpy(object)
     train = np.flatnonzero(role == "train")
+    unrated = 0
+    if experiment["task"] == "dimensional":
+        # Nothing to learn from a row without ratings when V/A/D is all that is trained.
+        rated = full.rated.numpy()[train]
+        train, unrated = train[rated], int((~rated).sum())
     scores = None
     if difficulty is not None:
         scores = training_difficulty(experiment, rows.iloc[train], difficulty)
@@ -135,8 +154,26 @@ def load_data(
         test={c: of("test", c) for c in tests},
         heldout={c: of("heldout", c) for c in heldout},
         difficulty=scores,
-        unscored=int((role == "train").sum()) - len(train),
+        unscored=int((role == "train").sum()) - unrated - len(train),
+        unrated=unrated,
     )
+
+
+def common_scale_vad(rows: pd.DataFrame) -> torch.Tensor:
+    """The rows' V/A/D (n x 3, float32) rescaled from each corpus's rating scale to the common
+    1-5 scale (difficulty.rescale); NaN for a missing rating and for corpora that rate none. A
+    rating outside its corpus's scale is an error naming the utterance."""
+    vad = np.full((len(rows), len(VAD_COLUMNS)), np.nan)
+    for corpus in rows["corpus"].unique():
+        scale = CORPORA[corpus].vad_scale
+        members = (rows["corpus"] == corpus).to_numpy()
+        if scale is None:
+            continue
+        native = rows.loc[members, list(VAD_COLUMNS)].to_numpy(np.float64)
+        outside = (native < scale[0]) | (native > scale[1])
+        _require(rows[members], outside.any(axis=1), f"has V/A/D outside {corpus}'s scale {scale}")
+        vad[members] = rescale(native, scale)
+    return torch.from_numpy(vad.astype(np.float32))
 
 
 def fold_rows(rows: pd.DataFrame, experiment: dict, fold: int, share: float) -> pd.DataFrame:

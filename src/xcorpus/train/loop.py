@@ -1,5 +1,6 @@
 """Training epochs, losses, learning-rate schedules, early stopping, model selection on
-validation UAR, prediction, and resuming a killed run from its last epoch.
+validation UAR (or, with selection_metric ccc, mean validation CCC over V/A/D), prediction,
+and resuming a killed run from its last epoch.
 
 Data lives in tensors on the device; a batch is an index slice of a permuted index tensor.
 """
@@ -13,8 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from xcorpus.config import selection_metric
 from xcorpus.labels import CLASSES
-from xcorpus.metrics import classification_metrics
+from xcorpus.metrics import DIMENSIONS, classification_metrics, concordance, dimensional_metrics
 from xcorpus.train.checkpoint import Progress, Scheduler, load_training, save_training
 from xcorpus.train.dann import DomainAdversarial
 from xcorpus.train.data import Split
@@ -97,6 +99,58 @@ def make_loss(experiment: dict, y: torch.Tensor) -> nn.Module:
     raise ValueError(f"unknown loss {experiment['loss']!r}; known: cross_entropy, focal")
 
 
+class DimensionalLoss(nn.Module):
+    """Loss of the V/A/D head over the batch's rated rows (targets NaN elsewhere): ccc, the mean
+    over dimensions of 1 - the batch's CCC (xcorpus.metrics.concordance, the reported formula),
+    or mse on the common scale. A batch with too few rated rows for the loss (2 for ccc, which
+    needs a spread; 1 for mse) contributes nothing rather than an invented value."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        if kind not in ("ccc", "mse"):
+            raise ValueError(f"unknown dimensional_loss {kind!r}; known: ccc, mse")
+        self.kind = kind
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        rated = torch.isfinite(target).all(dim=1)
+        if int(rated.sum()) < (2 if self.kind == "ccc" else 1):
+            return pred.sum() * 0.0
+        pred, target = pred[rated], target[rated]
+        if self.kind == "mse":
+            return ((pred - target) ** 2).mean()
+        return (1.0 - concordance(target, pred, eps=1e-8)).mean()
+
+
+class TaskLoss:
+    """The experiment's training loss of one batch: the class loss (categorical), the
+    dimensional loss (dimensional), or class loss + dimensional_weight x dimensional loss
+    (multitask), from one pass through the shared encoder."""
+
+    def __init__(self, experiment: dict, train: Split):
+        self.task = experiment["task"]
+        if self.task != "dimensional":
+            self.categorical = make_loss(experiment, train.y)
+        if self.task != "categorical":
+            self.dimensional = DimensionalLoss(experiment["dimensional_loss"])
+        self.weight = experiment["dimensional_weight"]
+
+    def __call__(self, model: nn.Module, split: Split, rows: torch.Tensor) -> torch.Tensor:
+        return self.of_shared(model, model.embed(split.inputs(rows)), split, rows)
+
+    def of_shared(
+        self, model: nn.Module, shared: torch.Tensor, split: Split, rows: torch.Tensor
+    ) -> torch.Tensor:
+        """The loss of `rows` from their shared representation (EmotionClassifier.embed), so
+        another head (domain-adversarial training) can read the same pass."""
+        logits, vad = model.heads(shared)
+        if self.task == "categorical":
+            return self.categorical(logits, split.y[rows])
+        dimensional = self.dimensional(vad, split.vad[rows])
+        if self.task == "dimensional":
+            return dimensional
+        return self.categorical(logits, split.y[rows]) + self.weight * dimensional
+
+
 def make_optimizer(model: nn.Module, experiment: dict) -> torch.optim.AdamW:
     """AdamW, fused: one kernel per step instead of several per parameter, which on CPU roughly
     halves the time of a training step of the default model (still deterministic)."""
@@ -111,9 +165,10 @@ def make_optimizer(model: nn.Module, experiment: dict) -> torch.optim.AdamW:
 def make_scheduler(optimizer: torch.optim.Optimizer, experiment: dict) -> Scheduler | None:
     """The learning-rate schedule, stepped once per epoch (None: constant learning rate).
 
-    plateau counts an epoch as an improvement when validation UAR is strictly higher than the
-    best so far (threshold 0), the criterion of model selection; it multiplies the rate by
-    lr_gamma once more than lr_patience epochs in a row were not (torch's semantics).
+    plateau counts an epoch as an improvement when the selection score (validation UAR or
+    CCC) is strictly higher than the best so far (threshold 0), the criterion of model
+    selection; it multiplies the rate by lr_gamma once more than lr_patience epochs in a row
+    were not (torch's semantics).
     """
     kind, gamma = experiment["lr_scheduler"], experiment["lr_gamma"]
     schedules = torch.optim.lr_scheduler
@@ -132,24 +187,33 @@ def make_scheduler(optimizer: torch.optim.Optimizer, experiment: dict) -> Schedu
     raise ValueError(f"unknown lr_scheduler {kind!r}; known: {', '.join(SCHEDULERS)}")
 
 
-def step_scheduler(scheduler: Scheduler | None, val_uar: float) -> None:
-    """End-of-epoch step; plateau needs the epoch's validation UAR."""
+def step_scheduler(scheduler: Scheduler | None, score: float) -> None:
+    """End-of-epoch step; plateau needs the epoch's selection score."""
     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-        scheduler.step(val_uar)
+        scheduler.step(score)
     elif scheduler is not None:
         scheduler.step()
 
 
-@torch.no_grad()
 def predict_proba(model: nn.Module, split: Split) -> np.ndarray:
     """Class probabilities (n x 4) in eval mode."""
+    return _predict(model, split, lambda inputs: torch.softmax(model(inputs), dim=-1))
+
+
+def predict_vad(model: nn.Module, split: Split) -> np.ndarray:
+    """V/A/D predictions (n x 3, common 1-5 scale) in eval mode."""
+    return _predict(model, split, lambda inputs: model.outputs(inputs)[1])
+
+
+@torch.no_grad()
+def _predict(model: nn.Module, split: Split, output) -> np.ndarray:
+    """`output(inputs)` of every row in eval mode, batched, as float64."""
     model.eval()
-    probs = []
+    parts = []
     size = SEQUENCE_EVAL_BATCH if split.has_sequences else EVAL_BATCH
     for rows in torch.arange(len(split), device=split.y.device).split(size):
-        logits = model(split.inputs(rows))
-        probs.append(torch.softmax(logits, dim=-1).cpu())
-    return torch.cat(probs).double().numpy()
+        parts.append(output(split.inputs(rows)).cpu())
+    return torch.cat(parts).double().numpy()
 
 
 def true_class_confidence(model: nn.Module, split: Split) -> np.ndarray:
@@ -164,6 +228,28 @@ def validation_uar(model: nn.Module, split: Split) -> float:
     return classification_metrics(split.y.cpu().numpy(), pred)["uar"]
 
 
+SELECTION_COLUMNS = {"uar": "val_uar", "ccc": "val_ccc_mean"}  # history column per metric
+
+
+def validation_scores(model: nn.Module, split: Split, task: str) -> dict[str, float | None]:
+    """The epoch's validation columns: val_uar where there is a class head; val_ccc_<dim> and
+    val_ccc_mean (over the rated rows) where there is a V/A/D head, None where undefined."""
+    scores = {} if task == "dimensional" else {"val_uar": validation_uar(model, split)}
+    if task != "categorical":
+        rated = split.rated.cpu().numpy()
+        metrics = dimensional_metrics(
+            split.vad.cpu().numpy()[rated], predict_vad(model, split)[rated]
+        )
+        scores |= {f"val_ccc_{d}": metrics[f"ccc_{d}"] for d in (*DIMENSIONS, "mean")}
+    return scores
+
+
+def selection_score(row: dict, metric: str) -> float:
+    """The row's selection score; an undefined CCC (None) never counts as an improvement."""
+    score = row[SELECTION_COLUMNS[metric]]
+    return -np.inf if score is None else score
+
+
 def epoch_order(
     curriculum: Curriculum, epoch: int, confidence: np.ndarray | None, rng: np.random.Generator
 ) -> np.ndarray:
@@ -174,7 +260,7 @@ def epoch_order(
 def train_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
+    loss_fn: TaskLoss,
     split: Split,
     order: np.ndarray,
     batch_size: int,
@@ -195,20 +281,20 @@ def train_epoch(
 
 
 def step_loss(
-    model: nn.Module, loss_fn: nn.Module, split: Split, rows: torch.Tensor
+    model: nn.Module, loss_fn: TaskLoss, split: Split, rows: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(what a training step descends, the class loss it reports as train_loss): the same
+    """(what a training step descends, the task loss it reports as train_loss): the same
     for a classifier; a domain-adversarial model adds its domain loss to the first."""
     if isinstance(model, DomainAdversarial):
         return model.step_loss(loss_fn, split, rows)
-    loss = loss_fn(model(split.inputs(rows)), split.y[rows])
+    loss = loss_fn(model, split, rows)
     return loss, loss
 
 
 def run_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
+    loss_fn: TaskLoss,
     data: tuple[Split, Split],
     curriculum: Curriculum,
     experiment: dict,
@@ -228,7 +314,7 @@ def run_epoch(
     row = {
         "epoch": epoch,
         "train_loss": loss,
-        "val_uar": validation_uar(model, val),
+        **validation_scores(model, val, experiment["task"]),
         "learning_rate": learning_rate,
         "curriculum_fraction": curriculum.fraction(epoch),
         "samples_seen": progress.samples_seen + len(order),
@@ -236,16 +322,19 @@ def run_epoch(
     return (row | model.epoch_record()) if adversarial else row
 
 
-def record_epoch(progress: Progress, row: dict, model: nn.Module, min_delta: float) -> None:
-    """Append the row; keep a deep copy of the weights on a strictly better validation UAR
-    (ties keep the earlier epoch); count epochs without an improvement of more than min_delta.
+def record_epoch(
+    progress: Progress, row: dict, model: nn.Module, min_delta: float, metric: str = "uar"
+) -> None:
+    """Append the row; keep a deep copy of the weights on a strictly better validation score
+    (`metric`: uar or ccc; ties keep the earlier epoch); count epochs without an improvement of
+    more than min_delta.
     """
-    uar = row["val_uar"]
-    if uar > progress.best_uar:
-        progress.best_uar, progress.best_epoch = uar, row["epoch"]
+    score = selection_score(row, metric)
+    if score > progress.best_score:
+        progress.best_score, progress.best_epoch = score, row["epoch"]
         progress.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    if uar > progress.stopping_reference + min_delta:
-        progress.stopping_reference, progress.epochs_without_improvement = uar, 0
+    if score > progress.stopping_reference + min_delta:
+        progress.stopping_reference, progress.epochs_without_improvement = score, 0
     else:
         progress.epochs_without_improvement += 1
     progress.history.append(row)
@@ -265,7 +354,7 @@ def finished(progress: Progress, experiment: dict) -> bool:
 class Fit:
     best_state: dict[str, torch.Tensor]
     best_epoch: int
-    best_uar: float
+    best_score: float  # validation UAR or CCC, as selection_metric says
     history: list[dict]
 
 
@@ -279,12 +368,13 @@ def fit(
     checkpoint: Path | None = None,
 ) -> Fit:
     """Train for num_epochs (fewer under early stopping), keeping a cloned copy of the weights
-    with the best validation UAR.
+    with the best validation score (selection_metric).
 
     Ties keep the earlier epoch. `model` is left with the last epoch's weights. History rows:
-    0-based epoch, mean train loss, val UAR, the learning rate used during the epoch, curriculum
+    0-based epoch, mean train loss, val UAR (with a class head), val CCC per dimension and
+    their mean (with a V/A/D head), the learning rate used during the epoch, curriculum
     fraction, and samples_seen, the cumulative number of training samples fed so far; for a
-    DomainAdversarial model also dann_lambda and domain_loss (train_loss stays the class loss).
+    DomainAdversarial model also dann_lambda and domain_loss (train_loss stays the task loss).
 
     With `checkpoint`, the resume state is written there after every epoch, and a run finding
     it on start continues after its last epoch, ending exactly as an uninterrupted run would
@@ -295,7 +385,8 @@ def fit(
     """
     if experiment["num_epochs"] < 1:
         raise ValueError(f"num_epochs must be at least 1, got {experiment['num_epochs']}")
-    loss_fn = make_loss(experiment, train.y)
+    loss_fn = TaskLoss(experiment, train)
+    metric = selection_metric(experiment)
     optimizer = make_optimizer(model, experiment)
     scheduler = make_scheduler(optimizer, experiment)
     progress = Progress()
@@ -307,7 +398,7 @@ def fit(
             model, optimizer, loss_fn, (train, val), curriculum, experiment, rng, progress
         )
         print(
-            f"epoch {row['epoch']}: loss {row['train_loss']:.4f}, val UAR {row['val_uar']:.4f}, "
+            f"epoch {row['epoch']}: loss {row['train_loss']:.4f}, {_scores(row)}, "
             f"lr {row['learning_rate']:.3g}, {row['samples_seen'] - progress.samples_seen} "
             f"samples ({row['curriculum_fraction']:.0%})"
             + (
@@ -316,8 +407,25 @@ def fit(
                 else ""
             )
         )
-        record_epoch(progress, row, model, experiment["early_stopping_min_delta"])
-        step_scheduler(scheduler, row["val_uar"])
+        record_epoch(progress, row, model, experiment["early_stopping_min_delta"], metric)
+        step_scheduler(scheduler, selection_score(row, metric))
         if checkpoint is not None:
             save_training(checkpoint, model, optimizer, scheduler, progress, rng)
-    return Fit(progress.best_state, progress.best_epoch, progress.best_uar, progress.history)
+    if progress.best_epoch < 0:
+        raise ValueError(
+            f"experiment {experiment['name']}: no epoch had a defined validation "
+            f"{metric} (CCC is undefined when prediction and truth are one constant), so no "
+            "epoch can be selected"
+        )
+    return Fit(progress.best_state, progress.best_epoch, progress.best_score, progress.history)
+
+
+def _scores(row: dict) -> str:
+    """ "val UAR 0.4123" and/or "val CCC 0.2100" for the epoch's console line."""
+    shown = []
+    if "val_uar" in row:
+        shown.append(f"val UAR {row['val_uar']:.4f}")
+    if "val_ccc_mean" in row:
+        ccc = row["val_ccc_mean"]
+        shown.append("val CCC undefined" if ccc is None else f"val CCC {ccc:.4f}")
+    return ", ".join(shown)

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from xcorpus.difficulty import COMMON_SCALE, VAD_COLUMNS
 from xcorpus.labels import CLASSES
 from xcorpus.tables import atomic
 from xcorpus.train.sequences import SequenceBatch, Sequences
@@ -30,6 +31,7 @@ class ModelConfig:
     num_heads: int
     dropout: float
     sequences: bool = False  # inputs are SequenceBatches (cross_attention over two modalities)
+    task: str = "categorical"  # categorical | dimensional | multitask: which heads exist
 
     @classmethod
     def from_experiment(
@@ -42,6 +44,7 @@ class ModelConfig:
             num_heads=experiment["num_attention_heads"],
             dropout=experiment["dropout"],
             sequences=sequences,
+            task=experiment["task"],
         )
 
 
@@ -211,12 +214,32 @@ class EmotionClassifier(nn.Module):
             {m: ModalityEncoder(*stats[m], h, config.dropout) for m in config.input_dims}
         )
         self.fusion, width = build_fusion(config)
-        self.head = nn.Sequential(
-            nn.Linear(width, h), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(h, len(CLASSES))
-        )
+        if config.task != "dimensional":
+            self.head = _head(width, h, config.dropout, len(CLASSES))
+        if config.task != "categorical":
+            self.vad_head = _head(width, h, config.dropout, len(VAD_COLUMNS))
 
     def forward(self, x: dict[str, torch.Tensor | SequenceBatch]) -> torch.Tensor:
+        """Class logits (n x 4)."""
+        if self.config.task == "dimensional":
+            raise TypeError("a task dimensional model has no class head; call outputs()")
         return self.head(self.embed(x))
+
+    def outputs(
+        self, x: dict[str, torch.Tensor | SequenceBatch]
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(class logits or None, V/A/D or None) from one pass through the shared encoder.
+
+        V/A/D is predicted on the common 1-5 scale, as an offset from its midpoint 3, so an
+        untrained head starts in the middle of the scale rather than at 0, outside it.
+        """
+        return self.heads(self.embed(x))
+
+    def heads(self, shared: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(class logits or None, V/A/D or None) of the shared representation `embed` gives."""
+        logits = self.head(shared) if self.config.task != "dimensional" else None
+        vad = self.vad_head(shared) + VAD_MIDPOINT if self.config.task != "categorical" else None
+        return logits, vad
 
     def embed(self, x: dict[str, torch.Tensor | SequenceBatch]) -> torch.Tensor:
         """The shared representation the class head reads (other heads may read it too)."""
@@ -232,6 +255,15 @@ class EmotionClassifier(nn.Module):
             raise TypeError(f"this model takes {modality} as a SequenceBatch (Sequences.batch)")
         hidden = self.encoders[modality](batch.frames)
         return SequenceBatch(hidden.masked_fill(batch.padding.unsqueeze(-1), 0.0), batch.padding)
+
+
+VAD_MIDPOINT = sum(COMMON_SCALE) / 2
+
+
+def _head(width: int, hidden: int, dropout: float, outputs: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, outputs)
+    )
 
 
 def save_checkpoint(model: EmotionClassifier, path: Path) -> None:
