@@ -5,6 +5,7 @@ rule aggregate_experiment:
         "results/tables/{experiment}.csv",
     log:
         "results/logs/tables/{experiment}.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:
@@ -22,6 +23,7 @@ rule aggregate_all:
         tex="results/cross_corpus_uar.tex",
     log:
         "results/logs/tables/cross_corpus_uar.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:
@@ -38,6 +40,7 @@ rule compare_experiments:
         md="results/comparisons.md",
     log:
         "results/logs/tables/comparisons.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:

@@ -4,6 +4,8 @@ import re
 import shlex
 import sys
 
+import pyarrow.parquet as pq
+
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -23,6 +25,7 @@ from xcorpus.corpora import CORPORA
 from xcorpus.corpora.sources import fingerprint
 from xcorpus.difficulty import METHODS
 from xcorpus.leakage import report_corpora
+from xcorpus import resources as job_resources
 
 GIVEN_KEYS = [set(exp) for exp in config.get("experiments", [])]
 try:
@@ -97,6 +100,44 @@ def extract_options(wildcards):
     for key, value in feature_options(feature_set).items():
         flags += ["--option", f"{key}={json.dumps(value)}"]
     return shlex.join(flags)
+
+
+def index_rows(corpus):
+    """Utterances in a corpus's index, None before it is built: Snakemake evaluates a job's
+    resources again right before submitting it, when the index exists."""
+    path = f"results/corpora/{corpus}.parquet"
+    return pq.read_metadata(path).num_rows if os.path.exists(path) else None
+
+
+def extract_rows(wildcards):
+    return job_resources.shard_rows(
+        index_rows(wildcards.corpus), int(wildcards.n_shards)
+    )
+
+
+def extract_gpus(wildcards):
+    return job_resources.extract_gpus(config["features"][wildcards.features])
+
+
+def extract_mem_mb(wildcards, attempt):
+    feature_set = config["features"][wildcards.features]
+    return job_resources.extract_mem_mb(feature_set, extract_rows(wildcards), attempt)
+
+
+def extract_runtime(wildcards, attempt):
+    feature_set = config["features"][wildcards.features]
+    return job_resources.extract_runtime(feature_set, extract_rows(wildcards), attempt)
+
+
+def train_mem_mb(wildcards, input, attempt):
+    """From the sizes of the feature files the job reads (0 MB before they exist)."""
+    paths = [*input.audio, *input.text]
+    feature_mb = sum(os.path.getsize(p) for p in paths if os.path.exists(p)) / 2**20
+    return job_resources.train_mem_mb(feature_mb, attempt)
+
+
+def train_runtime(wildcards, attempt):
+    return job_resources.train_runtime(attempt)
 
 
 def feature_shards(feature_set, corpora):
