@@ -25,21 +25,38 @@ from xcorpus.corpora import CORPORA
 from xcorpus.corpora.sources import fingerprint
 from xcorpus.difficulty import METHODS
 from xcorpus.leakage import report_corpora
+from xcorpus.sweeps import expand_sweeps, with_origin
 from xcorpus import resources as job_resources
 
+
+def check_schema(origins):
+    """Validate the config and fill its defaults; exit with one line naming the problem (and
+    the sweep that generated the experiment it concerns)."""
+    try:
+        validate(config, "../schemas/config.schema.yaml")
+    except WorkflowError as error:
+        if not isinstance(error.__context__, ValidationError):
+            raise
+        message = schema_error(config, error.__context__)
+        sys.exit(f"Configuration error: {with_origin(message, origins)}")
+
+
 GIVEN_KEYS = [set(exp) for exp in config.get("experiments", [])]
+check_schema({})
 try:
-    validate(config, "../schemas/config.schema.yaml")
-except WorkflowError as error:
-    if not isinstance(error.__context__, ValidationError):
-        raise
-    sys.exit(f"Configuration error: {schema_error(config, error.__context__)}")
+    config["experiments"], GIVEN_KEYS, SWEPT = expand_sweeps(
+        config["experiments"], GIVEN_KEYS, list(config["corpora"])
+    )
+except ConfigError as error:
+    sys.exit(f"Configuration error: {error}")
+if SWEPT:
+    check_schema(SWEPT)  # the generated experiments, as hand-written ones are
 mark_schema_defaults(config["experiments"], GIVEN_KEYS)
 config["features"] = with_builtin_feature_sets(config["features"])
 try:
     EXPERIMENTS = {exp["name"]: exp for exp in expand_experiments(config)}
 except ConfigError as error:
-    sys.exit(f"Configuration error: {error}")
+    sys.exit(f"Configuration error: {with_origin(str(error), SWEPT)}")
 
 
 wildcard_constraints:
