@@ -27,7 +27,7 @@ rule aggregate_all:
     conda:
         "../envs/xcorpus.yaml"
     params:
-        experiments={name: without_wandb(exp) for name, exp in EXPERIMENTS.items()},
+        experiments=summary_experiments(),
     script:
         "../scripts/aggregate_all.py"
 

@@ -25,6 +25,7 @@ from xcorpus.corpora import CORPORA
 from xcorpus.corpora.sources import fingerprint
 from xcorpus.difficulty import METHODS
 from xcorpus.leakage import report_corpora
+from xcorpus.runner import select
 from xcorpus.sweeps import expand_sweeps, with_origin
 from xcorpus import resources as job_resources
 
@@ -55,6 +56,8 @@ mark_schema_defaults(config["experiments"], GIVEN_KEYS)
 config["features"] = with_builtin_feature_sets(config["features"])
 try:
     EXPERIMENTS = {exp["name"]: exp for exp in expand_experiments(config)}
+    # The experiments the default target and the summary tables cover (`xcorpus run`).
+    RUN = select(list(EXPERIMENTS), config["run_experiments"])
 except ConfigError as error:
     sys.exit(f"Configuration error: {with_origin(str(error), SWEPT)}")
 
@@ -332,7 +335,12 @@ def seed_metrics(wildcards):
 
 
 def all_metrics(wildcards):
-    return available([path for name in EXPERIMENTS for path in seed_results(name)])
+    return available([path for name in RUN for path in seed_results(name)])
+
+
+def summary_experiments():
+    """The experiments of the cross-corpus summary, without their W&B keys."""
+    return {name: without_wandb(EXPERIMENTS[name]) for name in RUN}
 
 
 def comparison_runs(wildcards):
@@ -384,22 +392,24 @@ def logged_run(wildcards):
 
 
 def final_outputs():
-    """The default target: tables, leakage reports, figures, W&B records, and comparisons when
-    the config asks for any."""
+    """The default target, of the experiments run (RUN, all unless `run_experiments` names
+    some): tables, leakage reports, figures, W&B records, and comparisons when the config asks
+    for any and runs all their experiments."""
     outputs = [
         "results/cross_corpus_uar.csv",
         "results/cross_corpus_uar.md",
         "results/cross_corpus_uar.tex",
         "results/plots/cross_corpus_uar.png",
     ]
-    outputs += expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS)
-    outputs += expand("results/leakage/{experiment}.csv", experiment=EXPERIMENTS)
+    outputs += expand("results/tables/{experiment}.csv", experiment=RUN)
+    outputs += expand("results/leakage/{experiment}.csv", experiment=RUN)
     plots = ("confusion", "learning_curves", "accuracy_by_difficulty")
     outputs += expand(
-        "results/plots/{experiment}/{plot}.png", experiment=EXPERIMENTS, plot=plots
+        "results/plots/{experiment}/{plot}.png", experiment=RUN, plot=plots
     )
-    outputs += [path for name in EXPERIMENTS for path in wandb_records(name)]
-    if config["comparisons"]:
+    outputs += [path for name in RUN for path in wandb_records(name)]
+    compared = {name for c in config["comparisons"] for name in (c["a"], c["b"])}
+    if config["comparisons"] and compared <= set(RUN):
         outputs += ["results/comparisons.csv", "results/comparisons.md"]
     return outputs
 
