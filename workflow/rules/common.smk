@@ -130,9 +130,7 @@ def index_rows(corpus):
 
 
 def extract_rows(wildcards):
-    return job_resources.shard_rows(
-        index_rows(wildcards.corpus), int(wildcards.n_shards)
-    )
+    return job_resources.shard_rows(index_rows(wildcards.corpus), int(wildcards.n_shards))
 
 
 def extract_gpus(wildcards):
@@ -176,9 +174,7 @@ def experiment_corpora(experiment):
 
 
 def manifest_indexes(wildcards):
-    return [
-        f"results/corpora/{c}.parquet" for c in experiment_corpora(wildcards.experiment)
-    ]
+    return [f"results/corpora/{c}.parquet" for c in experiment_corpora(wildcards.experiment)]
 
 
 def manifest_params(wildcards):
@@ -240,17 +236,13 @@ def train_inputs(wildcards):
     """A leave-one-session-out fold reads the training corpus's features only."""
     exp = EXPERIMENTS[wildcards.experiment]
     folds = hasattr(wildcards, "fold")
-    corpora = (
-        exp["train_dataset"] if folds else experiment_corpora(wildcards.experiment)
-    )
+    corpora = exp["train_dataset"] if folds else experiment_corpora(wildcards.experiment)
     mods = modalities(exp)
     return {
         "manifest": f"results/manifests/{wildcards.experiment}.parquet",
         "indexes": manifest_indexes(wildcards),
         "difficulty": training_difficulty(wildcards),
-        "audio": (
-            feature_shards(exp["audio_features"], corpora) if "audio" in mods else []
-        ),
+        "audio": (feature_shards(exp["audio_features"], corpora) if "audio" in mods else []),
         "text": feature_shards(exp["text_features"], corpora) if "text" in mods else [],
     }
 
@@ -296,8 +288,7 @@ def fold_dirs(experiment, seed):
     """One seed's leave-one-session-out run directories: one per session of its corpus."""
     (corpus,) = EXPERIMENTS[experiment]["train_dataset"]
     return [
-        f"results/runs/{experiment}/seed-{seed}/fold-{fold}"
-        for fold in CORPORA[corpus].sessions
+        f"results/runs/{experiment}/seed-{seed}/fold-{fold}" for fold in CORPORA[corpus].sessions
     ]
 
 
@@ -380,9 +371,7 @@ def wandb_records(experiment):
 
 def logged_run(wildcards):
     """What a seed's W&B run shows: its results file and, for a trained model, its history."""
-    result = (
-        f"results/runs/{wildcards.experiment}/seed-{wildcards.seed}/{wildcards.result}"
-    )
+    result = f"results/runs/{wildcards.experiment}/seed-{wildcards.seed}/{wildcards.result}"
     if wildcards.result == "loso":
         return {"results": f"{result}.json", "history": []}
     return {
@@ -404,9 +393,7 @@ def final_outputs():
     outputs += expand("results/tables/{experiment}.csv", experiment=RUN)
     outputs += expand("results/leakage/{experiment}.csv", experiment=RUN)
     plots = ("confusion", "learning_curves", "accuracy_by_difficulty")
-    outputs += expand(
-        "results/plots/{experiment}/{plot}.png", experiment=RUN, plot=plots
-    )
+    outputs += expand("results/plots/{experiment}/{plot}.png", experiment=RUN, plot=plots)
     outputs += [path for name in RUN for path in wandb_records(name)]
     compared = {name for c in config["comparisons"] for name in (c["a"], c["b"])}
     if config["comparisons"] and compared <= set(RUN):
@@ -435,9 +422,7 @@ def plot_inputs(wildcards):
         "metrics": seed_results(wildcards.experiment),
         "histories": [f"{d}/history.csv" for d in dirs],
         "predictions": [f"{d}/predictions.parquet" for d in dirs],
-        "difficulty": [
-            f"results/difficulty/{method}/{c}.parquet" for c in difficulty_scored(exp)
-        ],
+        "difficulty": [f"results/difficulty/{method}/{c}.parquet" for c in difficulty_scored(exp)],
     }
 
 
