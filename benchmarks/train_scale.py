@@ -1,14 +1,16 @@
 """Training at MSP-PODCAST scale: peak RSS and time per epoch of one training job's data path.
 
 Usage: python benchmarks/train_scale.py [--rows 25000 100000 250000] [--dim 768] [--epochs 2]
-    [--frames-rows 2000 4000 8000] [--frames 50] [--frame-epochs 1] [--dir DIR]
+    [--frames-rows 2000 4000 8000] [--frames 50] [--frame-epochs 1] [--pools system default]
+    [--frame-pools system] [--dir DIR]
 
 Writes a synthetic corpus per size as the workflow would have it (an IEMO-named index, a
 manifest: 80 % train, 10 % validation, 10 % an MSPP-named test corpus; 4 classes; a feature set
 in 4 parquet shards), then in a fresh process per size runs what a training job runs:
 `load_data`, `normalise` (train statistics), the model, `fit` for --epochs (no curriculum) and
-the test predictions, reporting peak RSS (getrusage), the RSS after imports, the feature files'
-size and the seconds of loading and per epoch.
+the test predictions, reporting peak RSS (VmHWM), the RSS after imports, the feature files'
+size and the seconds of loading and per epoch; each size once per Arrow memory pool (the system
+allocator, which the workflow's training script sets, and Arrow's default, jemalloc).
 
 Vectors: --rows utterances x --dim float32 embeddings, the audio MLP. Frames: --frames-rows
 utterances with --frames float16 frames each (default 50, the default 10 frames/s over ~5 s)
@@ -18,7 +20,7 @@ of --dim audio and 20 tokens x 384 text, the cross-attention model over sequence
 import argparse
 import json
 import os
-import resource
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,8 +36,11 @@ TEXT_TOKENS, TEXT_DIM = 20, 384
 CLASSES = ("neutral", "happy", "sad", "angry")
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss_mb(field: str = "VmHWM") -> float:
+    """This process's peak (VmHWM) or current (VmRSS) resident memory in MB. Not getrusage:
+    its ru_maxrss survives exec, so a child would start at its parent's peak."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1)) / 1024
 
 
 def write_world(root: Path, rows: int, dim: int, frames: int) -> dict:
@@ -138,9 +143,15 @@ def experiment(epochs: int, frames: bool) -> dict:
     return expanded
 
 
-def child(world: dict, epochs: int, frames: bool) -> dict:
-    """One training job's data path in this process; its figures."""
+def child(world: dict, epochs: int, frames: bool, pool: str) -> dict:
+    """One training job's data path in this process, with Arrow's `pool` (system, as the
+    workflow's training script sets it, or Arrow's default); its figures."""
     import torch
+
+    from xcorpus.resources import use_system_memory_pool
+
+    if pool == "system":
+        use_system_memory_pool()
 
     from xcorpus.train import build_model
     from xcorpus.train.curriculum import make_curriculum
@@ -178,29 +189,35 @@ def child(world: dict, epochs: int, frames: bool) -> dict:
     }
 
 
-def measure(rows: int, dim: int, frames: int, epochs: int, workdir: Path) -> dict:
+def measure(
+    rows: int, dim: int, frames: int, epochs: int, pools: list[str], workdir: Path
+) -> list[dict]:
+    """Figures of one size, per Arrow memory pool, each in a fresh process."""
     root = workdir / f"{'frames' if frames else 'vectors'}-{rows}"
     world = write_world(root, rows, dim, frames)
     feature_bytes = sum(Path(p).stat().st_size for v in world["features"].values() for p in v)
-    run = subprocess.run(
-        [sys.executable, __file__, CHILD, json.dumps(world), str(epochs), str(bool(frames))],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
-    return {"rows": rows, "feature_mb": feature_bytes / 2**20, **figures}
+    results = []
+    for pool in pools:
+        command = [sys.executable, __file__, CHILD, json.dumps(world), str(epochs)]
+        command += [str(bool(frames)), pool]
+        run = subprocess.run(command, capture_output=True, text=True, check=True)
+        figures = json.loads(run.stdout.strip().splitlines()[-1])
+        results.append({"rows": rows, "pool": pool, "feature_mb": feature_bytes / 2**20, **figures})
+    return results
 
 
 def report(kind: str, results: list[dict]) -> None:
     print(f"\n{kind}")
-    header = ["rows", "feature files", "RSS after imports", "after load_data", "peak"]
+    header = ["rows", "Arrow pool", "feature files", "RSS after imports", "after load_data", "peak"]
     header += ["peak - imports per 1k rows", "load", "epoch"]
     print("| " + " | ".join(header) + " |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         growth = (r["peak_mb"] - r["after_imports_mb"]) / r["rows"] * 1000
         print(
-            f"| {r['rows']:,} | {r['feature_mb']:,.0f} MB | {r['after_imports_mb']:,.0f} MB "
-            f"| {r['after_load_mb']:,.0f} MB | {r['peak_mb']:,.0f} MB | {growth:.1f} MB "
+            f"| {r['rows']:,} | {r['pool']} | {r['feature_mb']:,.0f} MB "
+            f"| {r['after_imports_mb']:,.0f} MB | {r['after_load_mb']:,.0f} MB "
+            f"| {r['peak_mb']:,.0f} MB | {growth:.1f} MB "
             f"| {r['load_s']:.1f} s | {r['epoch_s']:.1f} s |"
         )
 
@@ -208,7 +225,7 @@ def report(kind: str, results: list[dict]) -> None:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == CHILD:
         world, epochs, frames = json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "True"
-        print(json.dumps(child(world, epochs, frames)))
+        print(json.dumps(child(world, epochs, frames, sys.argv[5])))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[25_000, 100_000, 250_000])
@@ -217,15 +234,29 @@ def main() -> None:
     parser.add_argument("--frames-rows", type=int, nargs="*", default=[2_000, 4_000, 8_000])
     parser.add_argument("--frames", type=int, default=50, help="frames per utterance")
     parser.add_argument("--frame-epochs", type=int, default=1)
+    parser.add_argument(
+        "--pools", nargs="+", default=["system", "default"], choices=["system", "default"],
+        help="Arrow memory pools to measure each size with (system: as the workflow trains)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--frame-pools", nargs="+", default=["system"], choices=["system", "default"]
+    )
     parser.add_argument("--dir", help="work directory (default: a temporary one)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, torch 1 thread")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        vectors = [measure(n, args.dim, 0, args.epochs, Path(tmp)) for n in args.rows]
+        vectors = [
+            r
+            for n in args.rows
+            for r in measure(n, args.dim, 0, args.epochs, args.pools, Path(tmp))
+        ]
         report(f"vectors: {args.dim}-d float32, audio MLP, {args.epochs} epochs", vectors)
         framed = [
-            measure(n, args.dim, args.frames, args.frame_epochs, Path(tmp))
+            r
             for n in args.frames_rows
+            for r in measure(
+                n, args.dim, args.frames, args.frame_epochs, args.frame_pools, Path(tmp)
+            )
         ]
         report(
             f"frames: {args.frames} x {args.dim} audio + {TEXT_TOKENS} x {TEXT_DIM} text, float16, "

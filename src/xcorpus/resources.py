@@ -43,11 +43,12 @@ EMBEDDING_DIM = {
 UTTERANCE_SECONDS = 10.0
 # Rows are held twice while a shard is written (the arrays and the Arrow table built from them).
 OUTPUT_COPIES = 2
-# Training: torch, the model and the run's tables (~600 MB on the demo), plus the feature files
-# it reads times the copies load_data makes while reading them (measured by
-# benchmarks/train_scale.py: peak RSS over feature bytes).
+# Training: torch, the model and the run's tables (~440 MB on the demo), plus the feature files
+# it reads times the copies load_data and normalise hold, with the system allocator for Arrow
+# (use_system_memory_pool). benchmarks/train_scale.py: peak RSS over imports 3.6x the feature
+# files at 250k x 768-d (2.9 GB), 3.2x at 8k utterances of frame sequences (BENCHMARKS.md).
 TRAIN_BASE_MB = 1500
-TRAIN_FEATURE_COPIES = 3
+TRAIN_FEATURE_COPIES = 5
 TRAIN_RUNTIME_MIN = 60
 # Minutes every job gets on top of its work: start-up, reading the index, writing.
 START_MIN = 10
@@ -103,6 +104,16 @@ def extract_runtime(feature_set: dict, rows: int | None, attempt: int = 1) -> in
 def train_mem_mb(feature_mb: float, attempt: int = 1) -> int:
     """Memory of one training job reading `feature_mb` of feature files."""
     return math.ceil(TRAIN_BASE_MB + TRAIN_FEATURE_COPIES * feature_mb) * attempt
+
+
+def use_system_memory_pool() -> None:
+    """Allocate Arrow buffers with the system allocator from now on. Arrow's default pool
+    (jemalloc) keeps the buffers of freed feature tables resident: a training job on 250k x
+    768-d features peaked at 5.1 GB with it and 2.9 GB without, and only without did the peak
+    grow linearly with the rows (benchmarks/train_scale.py, BENCHMARKS.md)."""
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def train_runtime(attempt: int = 1) -> int:
