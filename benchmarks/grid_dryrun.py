@@ -2,9 +2,11 @@
 no-op rerun once every output exists.
 
 Usage: python benchmarks/grid_dryrun.py [--experiments 30] [--seeds 5] [--repeats 3] [--dir DIR]
+    [--sweep]
 Writes a config with five corpora (empty root directories: indexing is never run), one
-feature set and the experiment grid; times `snakemake -n`; then creates every output file the
-plan lists (empty), stamps them in DAG order with `snakemake --touch`, and times the no-op rerun.
+feature set and the experiment grid (with --sweep, written as one `sweep:` entry); times
+`snakemake -n`; then creates every output file the plan lists (empty), stamps them in DAG order
+with `snakemake --touch`, and times the no-op rerun.
 Both goals are under 5 s.
 """
 
@@ -22,16 +24,13 @@ import yaml
 SNAKEFILE = Path(__file__).resolve().parents[1] / "workflow" / "Snakefile"
 CORPORA = ("IEMO", "MSPI", "MSPP", "CMUMOSEI", "SAMSEMO")
 TRAIN_SETS = [["IEMO"], ["MSPI"], ["MSPP"], ["IEMO", "MSPI"], ["IEMO", "MSPP"], ["MSPI", "MSPP"]]
+CURRICULA = ("difficulty", "inverse_difficulty", "random", "none", "class_balance")
 
 
-def write_config(workdir: Path, experiments: int, seeds: int) -> None:
+def write_config(workdir: Path, experiments: int, seeds: int, sweep: bool) -> None:
     """Five corpora, eGeMAPS in 4 shards, `experiments` experiments over training sets and
-    curricula, each with `seeds` seeds."""
-    variants = itertools.cycle(
-        itertools.product(
-            TRAIN_SETS, ["difficulty", "inverse_difficulty", "random", "none", "class_balance"]
-        )
-    )
+    curricula, each with `seeds` seeds; with `sweep`, the 30 of them as one sweep entry."""
+    variants = itertools.cycle(itertools.product(TRAIN_SETS, CURRICULA))
     grid = [
         {
             "name": f"exp{i:02d}",
@@ -41,6 +40,10 @@ def write_config(workdir: Path, experiments: int, seeds: int) -> None:
         }
         for i, (train, curriculum) in zip(range(experiments), variants, strict=False)
     ]
+    if sweep:
+        assert experiments == len(TRAIN_SETS) * len(CURRICULA), "a sweep is the whole product"
+        sweeps = {"train_dataset": TRAIN_SETS, "curriculum_type": list(CURRICULA)}
+        grid = [{"seeds": list(range(1, seeds + 1)), "sweep": sweeps}]
     for corpus in CORPORA:  # roots must exist before any job; nothing reads them here
         (workdir / "corpora" / corpus).mkdir(parents=True, exist_ok=True)
     config = {
@@ -78,10 +81,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dir", help="work directory (default: a temporary one)")
+    parser.add_argument(
+        "--sweep", action="store_true", help="write the 30 experiments as one `sweep:` entry"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         workdir = Path(tmp)
-        write_config(workdir, args.experiments, args.seeds)
+        write_config(workdir, args.experiments, args.seeds, args.sweep)
         dry = [snakemake(workdir, "-n") for _ in range(args.repeats)]
         jobs = dry[0][1].split("total")[1].split()[0] if "total" in dry[0][1] else "?"
         n_files = create_outputs(workdir)

@@ -3,14 +3,14 @@
 Usage: python benchmarks/workflow_timing.py [--cores N] [--configfile FILE]
 Copies the tracked files of this checkout into a temporary directory (so no earlier results are
 reused), runs `snakemake --cores N` there, then runs it again and checks "Nothing to be done";
-prints the times, the job-seconds per rule and the run's summary table.
+prints the times, the jobs, job-seconds and largest peak RSS of feature extraction and training
+(from their `benchmark:` files, results/benchmarks/) and the run's summary table.
 """
 
 import argparse
-import datetime
+import csv
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -41,22 +41,16 @@ def timed(command: list[str], cwd: Path) -> tuple[float, str]:
     return elapsed, run.stdout + run.stderr
 
 
-def rule_seconds(log: str) -> dict[str, float]:
-    """Wall seconds per rule, summed over its jobs, from Snakemake's timestamped console log."""
-    started: dict[str, tuple[str, datetime.datetime]] = {}
-    totals: dict[str, float] = {}
-    stamp, rule = None, None
-    for line in log.splitlines():
-        if m := re.match(r"\[(\w+ \w+ +\d+ [\d:]+ \d+)\]", line):
-            stamp = datetime.datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
-        elif m := re.match(r"(?:local)?rule (\w+):", line):
-            rule = m.group(1)
-        elif (m := re.match(r"\s+jobid: (\d+)", line)) and rule:
-            started[m.group(1)], rule = (rule, stamp), None
-        elif (m := re.match(r"Finished jobid: (\d+)", line)) and m.group(1) in started:
-            name, start = started.pop(m.group(1))
-            totals[name] = totals.get(name, 0.0) + (stamp - start).total_seconds()
-    return totals
+def benchmark_figures(results: Path) -> dict[str, tuple[int, float, float]]:
+    """Per benchmarked stage (results/benchmarks/features, runs): jobs, wall seconds summed
+    and the largest peak RSS (MB), from the `benchmark:` files Snakemake wrote."""
+    figures = {}
+    for stage in sorted(p.name for p in (results / "benchmarks").iterdir()):
+        paths = (results / "benchmarks" / stage).rglob("*.tsv")
+        rows = [next(csv.DictReader(p.read_text().splitlines(), delimiter="\t")) for p in paths]
+        seconds = sum(float(row["s"]) for row in rows)
+        figures[stage] = (len(rows), seconds, max(float(row["max_rss"]) for row in rows))
+    return figures
 
 
 def main() -> None:
@@ -72,16 +66,15 @@ def main() -> None:
         fresh_copy(workdir)
         full, log = timed(command, workdir)
         jobs = log.count("localrule ") + log.count("\nrule ")
-        per_rule = rule_seconds(log)
+        stages = benchmark_figures(workdir / "results")
         noop, log = timed(command, workdir)
         assert "Nothing to be done" in log, log[-2000:]
         table = (workdir / "results" / "cross_corpus_uar.md").read_text()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     print(f"full run: {full:.1f} s ({jobs} jobs)")
     print(f"no-op rerun: {noop:.2f} s")
-    total = sum(per_rule.values())
-    for name, seconds in sorted(per_rule.items(), key=lambda item: -item[1]):
-        print(f"  {name}: {seconds:.0f} job-seconds ({100 * seconds / total:.0f} %)")
+    for stage, (n, seconds, rss) in stages.items():
+        print(f"  {stage}: {n} jobs, {seconds:.0f} job-seconds, peak RSS up to {rss:.0f} MB")
     print(f"\nthe run's summary table:\n{table}")
 
 

@@ -23,6 +23,8 @@ import pytest
 import yaml
 from conftest import REPO, SNAKEFILE
 
+from xcorpus import resources
+
 pytestmark = pytest.mark.slurm
 
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
@@ -31,6 +33,8 @@ CORPORA = ("IEMO", "MSPP")
 EXPERIMENT = "IEMO_only"
 SEEDS = (1, 2)
 TARGETS = [f"results/runs/{EXPERIMENT}/seed-{seed}/metrics.json" for seed in SEEDS]
+# Light jobs of these targets, which must run on the submitting node, never through sbatch.
+LOCAL_RULES = ("build_manifest", "score_difficulty", "aggregate_experiment")
 SNAKEMAKE_TIMEOUT = 300  # seconds; the run took 109 s on 2 cores
 
 
@@ -236,14 +240,15 @@ def test_profile_runs_on_slurm_like_locally(slurm_cluster, tmp_path):
     profile = cluster_profile(tmp_path / "profile")
 
     start = time.monotonic()
+    targets = [*TARGETS, f"results/tables/{EXPERIMENT}.csv"]
     local = subprocess.Popen(
-        snakemake(local_dir, TARGETS, "--cores", "2"),
+        snakemake(local_dir, targets, "--cores", "2"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     cluster = subprocess.run(
-        on_slurm(cluster_dir, TARGETS, profile), capture_output=True, text=True
+        on_slurm(cluster_dir, targets, profile), capture_output=True, text=True
     )
     local_output = local.communicate(timeout=SNAKEMAKE_TIMEOUT)[0]
     print(f"SLURM run {time.monotonic() - start:.0f} s")
@@ -254,17 +259,40 @@ def test_profile_runs_on_slurm_like_locally(slurm_cluster, tmp_path):
     # Every job went through sbatch, and SLURM ran it to completion.
     job_ids = set(re.findall(r"SLURM jobid (\d+)", log))
     assert len(job_ids) >= 5, log[-5000:]
-    for job_id in job_ids:
-        show = run("scontrol", "show", "job", job_id).stdout
+    shown = {job_id: run("scontrol", "show", "job", job_id).stdout for job_id in job_ids}
+    for show in shown.values():
         assert "JobState=COMPLETED" in show, show
+    # What each submitted job asked for is what its rule computes (xcorpus.resources): eGeMAPS
+    # extraction no GPU, memory and time from its shard's rows; the training bundle one GPU and
+    # the memory of one training job (they run one after another); no light job submitted.
+    rules = {job_id: re.search(r"Comment=rule_(\w+?)(?:_wildcards|\s)", show).group(1)
+             for job_id, show in shown.items()}  # fmt: skip
+    assert not set(rules.values()) & set(LOCAL_RULES), rules
+    assert (cluster_dir / "results/tables" / f"{EXPERIMENT}.csv").exists()
+    extract = [job_id for job_id, rule in rules.items() if rule == "extract_features"]
+    assert len(extract) == len(CORPORA) * 2, rules
+    for job_id in extract:
+        corpus = re.search(r"_wildcards_egemaps_(\w+?)_", shown[job_id]).group(1)
+        rows = pq.read_metadata(cluster_dir / f"results/corpora/{corpus}.parquet")
+        shard_rows = resources.shard_rows(rows.num_rows, 2)
+        egemaps = {"backend": "egemaps", "granularity": "utterance"}
+        assert f"MinMemoryNode={resources.extract_mem_mb(egemaps, shard_rows)}M" in shown[job_id]
+        minutes = resources.extract_runtime(egemaps, shard_rows)
+        assert f"TimeLimit=00:{minutes:02d}:00" in shown[job_id], shown[job_id]
+        assert "gpu" not in shown[job_id], shown[job_id]
     # Both training jobs ran in one grouped SLURM job that asked for a single GPU.
     train_logs = list((cluster_dir / ".snakemake/slurm_logs").glob("group_train*/**/*.log"))
     assert len(train_logs) == 1, sorted((cluster_dir / ".snakemake/slurm_logs").rglob("*"))
     train_job = re.search(r"(\d+)\.log$", train_logs[0].name).group(1)
-    show = run("scontrol", "show", "job", train_job).stdout
+    show = shown[train_job]
     gpus = re.findall(r"gpu[:=](\d+)", show)
     assert gpus and set(gpus) == {"1"}, show
+    features = cluster_dir.glob("results/features/egemaps/*/*.parquet")
+    feature_mb = sum(path.stat().st_size for path in features) / 2**20
+    assert f"MinMemoryNode={resources.train_mem_mb(feature_mb)}M" in show, show
     assert sum(f"seed-{s}/metrics.json" in train_logs[0].read_text() for s in SEEDS) == 2
+    benchmarks = sorted((cluster_dir / "results/benchmarks").rglob("*.tsv"))
+    assert len(benchmarks) == len(extract) + len(SEEDS), benchmarks
 
     # The results equal a local run's: features exactly, training per seed exactly.
     shards = sorted((local_dir / "results/features").rglob("*.parquet"))

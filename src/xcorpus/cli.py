@@ -4,6 +4,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from xcorpus import runner
 from xcorpus.corpora import CORPORA, SPLITS, index_corpus
 from xcorpus.features import BACKENDS, GRANULARITIES, extract_to_file
 from xcorpus.tables import INDEX_SCHEMA, index_metadata, write_csv, write_parquet
@@ -55,6 +56,13 @@ def cmd_extract(args: argparse.Namespace) -> None:
     extract_to_file(
         Path(args.index), Path(args.out), args.backend, options, sequence, args.shard, args.shards
     )
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    selectors = None if args.all else args.experiment
+    options = runner.Options(args.cores, args.profile, args.snakemake_args, Path(args.snakefile))
+    code = runner.run(Path(args.config), selectors, options)
+    raise SystemExit(code)
 
 
 def _option(text: str) -> tuple[str, object]:
@@ -116,9 +124,34 @@ def parser() -> argparse.ArgumentParser:
     extract.add_argument("--shards", type=int, default=1)
     extract.set_defaults(func=cmd_extract)
 
+    run_all = sub.add_parser(
+        "run",
+        help="run the workflow for a config's experiments, as the seed's main.py did",
+        description="Run the workflow (one snakemake call) for some or all of a config's "
+        "experiments and print the cross-corpus summary table at the end. Arguments not "
+        "listed here go to snakemake (e.g. -n, --keep-going, --forcerun RULE).",
+    )
+    run_all.add_argument("config", help="config file (YAML), as snakemake --configfile")
+    chosen = run_all.add_mutually_exclusive_group(required=True)
+    chosen.add_argument(
+        "--experiment",
+        nargs="+",
+        action="extend",
+        metavar="N|NAME",
+        help="0-based index in the config's experiments (sweeps expanded) or a name",
+    )
+    chosen.add_argument("--all", action="store_true", help="every experiment")
+    run_all.add_argument("--cores", default="all", help="local cores (default: all)")
+    run_all.add_argument("--profile", help="workflow profile, e.g. workflow/profiles/slurm")
+    run_all.add_argument("--snakefile", default=str(runner.SNAKEFILE), help="workflow Snakefile")
+    run_all.set_defaults(func=cmd_run)
+
     return top
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
+    args, extra = parser().parse_known_args(argv)
+    if extra and args.command != "run":
+        parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    args.snakemake_args = extra
     args.func(args)

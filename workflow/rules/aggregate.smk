@@ -5,6 +5,7 @@ rule aggregate_experiment:
         "results/tables/{experiment}.csv",
     log:
         "results/logs/tables/{experiment}.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:
@@ -22,10 +23,11 @@ rule aggregate_all:
         tex="results/cross_corpus_uar.tex",
     log:
         "results/logs/tables/cross_corpus_uar.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:
-        experiments={name: without_wandb(exp) for name, exp in EXPERIMENTS.items()},
+        experiments=summary_experiments(),
     script:
         "../scripts/aggregate_all.py"
 
@@ -58,6 +60,7 @@ rule compare_experiments:
         md="results/comparisons.md",
     log:
         "results/logs/tables/comparisons.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:

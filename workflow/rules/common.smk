@@ -4,6 +4,8 @@ import re
 import shlex
 import sys
 
+import pyarrow.parquet as pq
+
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -28,21 +30,42 @@ from xcorpus.corpora.test_lists import list_path
 from xcorpus.difficulty import METHODS
 from xcorpus.feature_map import mapped_feature_sets, panel_plan
 from xcorpus.leakage import report_corpora
+from xcorpus.runner import select
+from xcorpus.sweeps import expand_sweeps, with_origin
+from xcorpus import resources as job_resources
+
+
+def check_schema(origins):
+    """Validate the config and fill its defaults; exit with one line naming the problem (and
+    the sweep that generated the experiment it concerns)."""
+    try:
+        validate(config, "../schemas/config.schema.yaml")
+    except WorkflowError as error:
+        if not isinstance(error.__context__, ValidationError):
+            raise
+        message = schema_error(config, error.__context__)
+        sys.exit(f"Configuration error: {with_origin(message, origins)}")
+
 
 GIVEN_KEYS = [set(exp) for exp in config.get("experiments", [])]
+check_schema({})
 try:
-    validate(config, "../schemas/config.schema.yaml")
-except WorkflowError as error:
-    if not isinstance(error.__context__, ValidationError):
-        raise
-    sys.exit(f"Configuration error: {schema_error(config, error.__context__)}")
+    config["experiments"], GIVEN_KEYS, SWEPT = expand_sweeps(
+        config["experiments"], GIVEN_KEYS, list(config["corpora"])
+    )
+except ConfigError as error:
+    sys.exit(f"Configuration error: {error}")
+if SWEPT:
+    check_schema(SWEPT)  # the generated experiments, as hand-written ones are
 mark_schema_defaults(config["experiments"], GIVEN_KEYS)
 config["features"] = with_builtin_feature_sets(config["features"])
 try:
     check_dann_keys(config["experiments"], GIVEN_KEYS)
     EXPERIMENTS = {exp["name"]: exp for exp in expand_experiments(config)}
+    # The experiments the default target and the summary tables cover (`xcorpus run`).
+    RUN = select(list(EXPERIMENTS), config["run_experiments"])
 except ConfigError as error:
-    sys.exit(f"Configuration error: {error}")
+    sys.exit(f"Configuration error: {with_origin(str(error), SWEPT)}")
 
 
 wildcard_constraints:
@@ -105,6 +128,42 @@ def extract_options(wildcards):
     return shlex.join(flags)
 
 
+def index_rows(corpus):
+    """Utterances in a corpus's index, None before it is built: Snakemake evaluates a job's
+    resources again right before submitting it, when the index exists."""
+    path = f"results/corpora/{corpus}.parquet"
+    return pq.read_metadata(path).num_rows if os.path.exists(path) else None
+
+
+def extract_rows(wildcards):
+    return job_resources.shard_rows(index_rows(wildcards.corpus), int(wildcards.n_shards))
+
+
+def extract_gpus(wildcards):
+    return job_resources.extract_gpus(config["features"][wildcards.features])
+
+
+def extract_mem_mb(wildcards, attempt):
+    feature_set = config["features"][wildcards.features]
+    return job_resources.extract_mem_mb(feature_set, extract_rows(wildcards), attempt)
+
+
+def extract_runtime(wildcards, attempt):
+    feature_set = config["features"][wildcards.features]
+    return job_resources.extract_runtime(feature_set, extract_rows(wildcards), attempt)
+
+
+def train_mem_mb(wildcards, input, attempt):
+    """From the sizes of the feature files the job reads (0 MB before they exist)."""
+    paths = [*input.audio, *input.text]
+    feature_mb = sum(os.path.getsize(p) for p in paths if os.path.exists(p)) / 2**20
+    return job_resources.train_mem_mb(feature_mb, attempt)
+
+
+def train_runtime(wildcards, attempt):
+    return job_resources.train_runtime(attempt)
+
+
 def feature_shards(feature_set, corpora):
     """All shard files of one feature set for the given corpora."""
     n = config["features"][feature_set]["shards"]
@@ -121,9 +180,7 @@ def experiment_corpora(experiment):
 
 
 def manifest_indexes(wildcards):
-    return [
-        f"results/corpora/{c}.parquet" for c in experiment_corpora(wildcards.experiment)
-    ]
+    return [f"results/corpora/{c}.parquet" for c in experiment_corpora(wildcards.experiment)]
 
 
 def manifest_test_lists(wildcards):
@@ -196,17 +253,13 @@ def train_inputs(wildcards):
     """A leave-one-session-out fold reads the training corpus's features only."""
     exp = EXPERIMENTS[wildcards.experiment]
     folds = hasattr(wildcards, "fold")
-    corpora = (
-        exp["train_dataset"] if folds else experiment_corpora(wildcards.experiment)
-    )
+    corpora = exp["train_dataset"] if folds else experiment_corpora(wildcards.experiment)
     mods = modalities(exp)
     return {
         "manifest": f"results/manifests/{wildcards.experiment}.parquet",
         "indexes": manifest_indexes(wildcards),
         "difficulty": training_difficulty(wildcards),
-        "audio": (
-            feature_shards(exp["audio_features"], corpora) if "audio" in mods else []
-        ),
+        "audio": (feature_shards(exp["audio_features"], corpora) if "audio" in mods else []),
         "text": feature_shards(exp["text_features"], corpora) if "text" in mods else [],
     }
 
@@ -252,8 +305,7 @@ def fold_dirs(experiment, seed):
     """One seed's leave-one-session-out run directories: one per session of its corpus."""
     (corpus,) = EXPERIMENTS[experiment]["train_dataset"]
     return [
-        f"results/runs/{experiment}/seed-{seed}/fold-{fold}"
-        for fold in CORPORA[corpus].sessions
+        f"results/runs/{experiment}/seed-{seed}/fold-{fold}" for fold in CORPORA[corpus].sessions
     ]
 
 
@@ -291,7 +343,12 @@ def seed_metrics(wildcards):
 
 
 def all_metrics(wildcards):
-    return available([path for name in EXPERIMENTS for path in seed_results(name)])
+    return available([path for name in RUN for path in seed_results(name)])
+
+
+def summary_experiments():
+    """The experiments of the cross-corpus summary, without their W&B keys."""
+    return {name: without_wandb(EXPERIMENTS[name]) for name in RUN}
 
 
 def dimensional_metrics(wildcards):
@@ -354,9 +411,7 @@ def wandb_records(experiment):
 
 def logged_run(wildcards):
     """What a seed's W&B run shows: its results file and, for a trained model, its history."""
-    result = (
-        f"results/runs/{wildcards.experiment}/seed-{wildcards.seed}/{wildcards.result}"
-    )
+    result = f"results/runs/{wildcards.experiment}/seed-{wildcards.seed}/{wildcards.result}"
     if wildcards.result == "loso":
         return {"results": f"{result}.json", "history": []}
     return {
@@ -366,25 +421,22 @@ def logged_run(wildcards):
 
 
 def final_outputs():
-    """The default target: tables, leakage reports, figures (feature maps included), W&B
-    records, and comparisons when the config asks for any."""
+    """The default target, of the experiments run (RUN, all unless `run_experiments` names
+    some): tables, leakage reports, figures (feature maps included), W&B records, and
+    comparisons when the config asks for any and runs all their experiments."""
     outputs = [
         "results/cross_corpus_uar.csv",
         "results/cross_corpus_uar.md",
         "results/cross_corpus_uar.tex",
         "results/plots/cross_corpus_uar.png",
     ]
-    outputs += expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS)
-    outputs += expand("results/leakage/{experiment}.csv", experiment=EXPERIMENTS)
+    outputs += expand("results/tables/{experiment}.csv", experiment=RUN)
+    outputs += expand("results/leakage/{experiment}.csv", experiment=RUN)
     plots = ("confusion", "learning_curves", "accuracy_by_difficulty")
-    outputs += expand(
-        "results/plots/{experiment}/{plot}.png", experiment=EXPERIMENTS, plot=plots
-    )
-    outputs += expand(
-        "results/plots/feature_map/{features}.png",
-        features=mapped_feature_sets(list(EXPERIMENTS.values())),
-    )
-    dimensional = [n for n, exp in EXPERIMENTS.items() if has_dimensional_head(exp)]
+    run = [EXPERIMENTS[name] for name in RUN]
+    outputs += expand("results/plots/{experiment}/{plot}.png", experiment=RUN, plot=plots)
+    outputs += expand("results/plots/feature_map/{features}.png", features=mapped_feature_sets(run))
+    dimensional = [exp["name"] for exp in run if has_dimensional_head(exp)]
     if dimensional:
         outputs += ["results/cross_corpus_ccc.csv", "results/cross_corpus_ccc.md"]
         outputs += expand(
@@ -392,17 +444,17 @@ def final_outputs():
             experiment=dimensional,
             plot=("vad_scatter", "ccc_curves"),
         )
-    outputs += [path for name in EXPERIMENTS for path in wandb_records(name)]
-    if comparisons_on("uar"):
-        outputs += ["results/comparisons.csv", "results/comparisons.md"]
-    if comparisons_on("ccc"):
-        outputs += ["results/comparisons_ccc.csv", "results/comparisons_ccc.md"]
+    outputs += [path for name in RUN for path in wandb_records(name)]
+    for metric, stem in (("uar", "comparisons"), ("ccc", "comparisons_ccc")):
+        chosen = comparisons_on(metric)
+        if chosen and all({c["a"], c["b"]} <= set(RUN) for c in chosen):
+            outputs += [f"results/{stem}.csv", f"results/{stem}.md"]
     return outputs
 
 
 def feature_map_panels(wildcards):
     """The map's columns (xcorpus.feature_map.panel_plan), each with the files it reads."""
-    plan = panel_plan(list(EXPERIMENTS.values()), wildcards.features)
+    plan = panel_plan([EXPERIMENTS[name] for name in RUN], wildcards.features)
     for column in plan:
         exp = column["experiment"]
         corpora = exp["train_dataset"] + exp["test_datasets"]
@@ -439,9 +491,7 @@ def plot_inputs(wildcards):
         "metrics": seed_results(wildcards.experiment),
         "histories": [f"{d}/history.csv" for d in dirs],
         "predictions": [f"{d}/predictions.parquet" for d in dirs],
-        "difficulty": [
-            f"results/difficulty/{method}/{c}.parquet" for c in difficulty_scored(exp)
-        ],
+        "difficulty": [f"results/difficulty/{method}/{c}.parquet" for c in difficulty_scored(exp)],
     }
 
 

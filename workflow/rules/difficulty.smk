@@ -6,6 +6,7 @@ rule score_difficulty:
         rejects="results/difficulty/{method}/{corpus}.rejects.csv",
     log:
         "results/logs/difficulty/{method}/{corpus}.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:

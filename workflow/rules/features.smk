@@ -5,9 +5,15 @@ rule extract_features:
         "results/features/{features}/{corpus}/shard-{shard}-of-{n_shards}.parquet",
     log:
         "results/logs/features/{features}/{corpus}/shard-{shard}-of-{n_shards}.log",
+    benchmark:
+        "results/benchmarks/features/{features}/{corpus}/shard-{shard}-of-{n_shards}.tsv"
     conda:
         "../envs/xcorpus.yaml"
     threads: 1
+    resources:
+        mem_mb=extract_mem_mb,
+        runtime=extract_runtime,
+        gpu=extract_gpus,
     params:
         backend=feature_backend,
         options=extract_options,

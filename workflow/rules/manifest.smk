@@ -7,6 +7,7 @@ rule build_manifest:
         rejects="results/manifests/{experiment}.rejects.csv",
     log:
         "results/logs/manifests/{experiment}.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:

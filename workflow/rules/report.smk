@@ -9,6 +9,7 @@ rule plot_summary:
         ),
     log:
         "results/logs/plots/cross_corpus_uar.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     script:
@@ -39,6 +40,7 @@ rule plot_experiment:
         ),
     log:
         "results/logs/plots/{experiment}.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     script:

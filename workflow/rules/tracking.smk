@@ -11,6 +11,7 @@ rule log_seed_run:
         "results/logs/wandb/{experiment}/seed-{seed}/{result}.log",
     wildcard_constraints:
         result=r"metrics|loso|fold-\d+/metrics",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:
@@ -27,6 +28,7 @@ rule log_averaged_run:
         "results/tables/{experiment}.wandb.json",
     log:
         "results/logs/wandb/{experiment}/averaged.log",
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     params:

@@ -8,11 +8,17 @@ rule train:
         model="results/runs/{experiment}/seed-{seed}/model.pt",
     log:
         "results/logs/runs/{experiment}/seed-{seed}.log",
+    benchmark:
+        "results/benchmarks/runs/{experiment}/seed-{seed}.tsv"
     wildcard_constraints:
         experiment=experiments_pattern("cross_corpus", "both"),
     conda:
         "../envs/xcorpus.yaml"
     threads: 1
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        gpu=1,
     params:
         experiment=training_params,
         checkpoints="results/checkpoints/{experiment}/seed-{seed}",
@@ -30,11 +36,17 @@ rule train_fold:
         model="results/runs/{experiment}/seed-{seed}/fold-{fold}/model.pt",
     log:
         "results/logs/runs/{experiment}/seed-{seed}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/runs/{experiment}/seed-{seed}/fold-{fold}.tsv"
     wildcard_constraints:
         experiment=experiments_pattern("loso", "both"),
     conda:
         "../envs/xcorpus.yaml"
     threads: 1
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        gpu=1,
     params:
         experiment=training_params,
         checkpoints="results/checkpoints/{experiment}/seed-{seed}/fold-{fold}",
@@ -52,6 +64,7 @@ rule loso_mean:
         "results/logs/runs/{experiment}/seed-{seed}/loso.log",
     wildcard_constraints:
         experiment=experiments_pattern("loso", "both"),
+    localrule: True
     conda:
         "../envs/xcorpus.yaml"
     script:
