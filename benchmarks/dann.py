@@ -8,15 +8,12 @@ plus `dann_unlabelled_test` (transductive). Prints per experiment and variant th
 cross-corpus UAR (over its test corpora, each the mean over seeds) and the mean in-corpus UAR.
 """
 
-import argparse
 import json
 import os
 import platform
 
 import numpy as np
-import yaml
-from normalisation import cell_means, workflow_run
-from workflow_timing import REPO
+from normalisation import cell_means, default_with, workflow_run
 
 VARIANTS = {
     "none": {},
@@ -38,12 +35,8 @@ def experiments(config: dict) -> list[dict]:
 
 
 def main() -> None:
-    args = argparse.ArgumentParser()
-    args.add_argument("--cores", default="all")
-    opts = args.parse_args()
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config |= {"experiments": experiments(config), "wandb_mode": "disabled"}
-    with workflow_run(config, opts.cores) as (elapsed, runs):
+    config, cores = default_with(experiments)
+    with workflow_run(config, cores) as (elapsed, runs):
         print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
         print(
             f"{len(config['experiments'])} experiments x {len(config['template']['seeds'])} seeds"

@@ -12,7 +12,7 @@ import json
 import os
 import platform
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,13 +53,19 @@ def workflow_run(config: dict, cores: str, targets: list[str] = ()) -> Iterator[
         yield elapsed, workdir / "results" / "runs"
 
 
-def main() -> None:
+def default_with(variants: Callable[[dict], list[dict]]) -> tuple[dict, str]:
+    """The default config with `variants(config)` as its experiments and W&B off, and the
+    command line's --cores."""
     args = argparse.ArgumentParser()
     args.add_argument("--cores", default="all")
     opts = args.parse_args()
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config |= {"experiments": experiments(config), "wandb_mode": "disabled"}
-    with workflow_run(config, opts.cores) as (elapsed, runs):
+    return config | {"experiments": variants(config), "wandb_mode": "disabled"}, opts.cores
+
+
+def main() -> None:
+    config, cores = default_with(experiments)
+    with workflow_run(config, cores) as (elapsed, runs):
         names = {
             m: [e["name"] for e in config["experiments"] if e["name"].endswith(m)] for m in METHODS
         }

@@ -21,7 +21,7 @@ bootstrap draws counts of the distinct (label, right-or-wrong per run) patterns 
 multinomial distribution those N draws with replacement follow, rather than N indices.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -280,9 +280,16 @@ def markdown_comparisons(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_comparisons(rows: list[dict], csv_path: Path, md_path: Path) -> str:
-    """The comparisons as CSV (COMPARISON_SCHEMA) and Markdown; returns the Markdown."""
-    write_csv(pa.Table.from_pylist(rows, schema=COMPARISON_SCHEMA), csv_path)
-    markdown = markdown_comparisons(rows)
-    write_text(markdown, md_path)
-    return markdown
+def write_comparisons(
+    rows: list[dict],
+    csv_path: Path,
+    md_path: Path,
+    schema: pa.Schema = COMPARISON_SCHEMA,
+    markdown: Callable[[list[dict]], str] = markdown_comparisons,
+) -> str:
+    """The comparisons as CSV (`schema`) and Markdown (`markdown`: UAR's by default, CCC's in
+    dimensional_comparisons); returns the Markdown."""
+    write_csv(pa.Table.from_pylist(rows, schema=schema), csv_path)
+    text = markdown(rows)
+    write_text(text, md_path)
+    return text

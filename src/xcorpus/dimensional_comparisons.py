@@ -18,9 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xcorpus.comparisons import BOOTSTRAP_SEED, REPLICATES, differences
+from xcorpus.comparisons import BOOTSTRAP_SEED, REPLICATES, differences, write_comparisons
 from xcorpus.metrics import DIMENSIONS, concordance, dimensional_metrics
-from xcorpus.tables import write_csv, write_text
 
 PRED = [f"pred_{d}" for d in DIMENSIONS]
 # Replicates drawn at once (N x block x 3 floats per seed and side).
@@ -166,7 +165,6 @@ def markdown_ccc_comparisons(rows: list[dict]) -> str:
 
 
 def write_ccc_comparisons(rows: list[dict], csv_path: Path, md_path: Path) -> str:
-    write_csv(pa.Table.from_pylist(rows, schema=CCC_COMPARISON_SCHEMA), csv_path)
-    markdown = markdown_ccc_comparisons(rows)
-    write_text(markdown, md_path)
-    return markdown
+    return write_comparisons(
+        rows, csv_path, md_path, CCC_COMPARISON_SCHEMA, markdown_ccc_comparisons
+    )
