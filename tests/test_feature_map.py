@@ -110,7 +110,8 @@ def test_the_plan_has_the_raw_features_then_each_normalisation_used():
         ("train (as in a)", "train", "a"),
         ("speaker (as in b)", "speaker", "b"),
     ]
-    assert set(plan[0]["experiment"]) == set(feature_map.EXPERIMENT_KEYS)
+    assert set(plan[0]["experiment"]) == {*feature_map.EXPERIMENT_KEYS, "task"}
+    assert plan[0]["experiment"]["task"] == "categorical"
     assert [c["method"] for c in panel_plan(experiments, "minilm")] == ["none", "corpus"]
     assert feature_map.mapped_feature_sets(experiments) == ["egemaps", "minilm"]
     with pytest.raises(ValueError, match="no cross-corpus experiment reads feature set x"):
