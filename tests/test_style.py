@@ -1,4 +1,4 @@
-"""The project's own checks: Snakemake lint, snakefmt, ruff; and README == CI commands."""
+"""The project's own checks: Snakemake lint, snakefmt, ruff, mypy; and README == CI commands."""
 
 import re
 import subprocess
@@ -22,6 +22,15 @@ PYTHON_DIRS = ["src", "tests", "workflow/scripts", "benchmarks"]
 )
 def test_clean(command):
     run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+
+def test_mypy_clean():
+    """src/xcorpus type-checks, as `[tool.mypy]` in pyproject.toml configures it."""
+    pytest.importorskip("mypy")
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
 

@@ -233,8 +233,9 @@ def deterministic_classifier(run: "Run") -> str | None:
     """The classifier of a run whose seeds all give the same model (xcorpus.train.classical),
     or None."""
     records = [m.get("classifier") for m in run.metrics.values()]
-    deterministic = records and all(r and r["deterministic"] for r in records)
-    return records[0]["name"] if deterministic else None
+    first = records[0] if records else None
+    deterministic = first and all(r and r["deterministic"] for r in records)
+    return first["name"] if first and deterministic else None
 
 
 def _scored_utterances(predictions: list[Path]) -> dict[str, set[tuple[str, str]]]:
@@ -270,7 +271,8 @@ def _held_out_mean(metrics: list[dict]) -> dict:
 
 def _mean_or_none(values: list[float | None]) -> float | None:
     """The mean, or None when a value is undefined (a mean over an undefined value is too)."""
-    return None if None in values else float(np.mean(values))
+    defined = [v for v in values if v is not None]
+    return float(np.mean(defined)) if len(defined) == len(values) else None
 
 
 def mean_std(values: list[float]) -> tuple[float, float | None]:
@@ -293,9 +295,10 @@ def summarise(values: Sequence[float]) -> dict[str, float | None]:
 def summarise_defined(values: Sequence[float | None]) -> dict[str, float | None]:
     """summarise, or every statistic None when a seed's value is undefined or absent (a split
     without ratings, a task without that head): a summary never skips a seed."""
-    if None in values:
+    defined = [v for v in values if v is not None]
+    if len(defined) < len(values):
         return dict.fromkeys(STATISTICS)
-    return summarise(values)
+    return summarise(defined)
 
 
 def unrated_reasons(metrics: dict[int, dict]) -> dict[str, str]:

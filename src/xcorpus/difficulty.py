@@ -50,7 +50,9 @@ def rescale(values: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
 
 
 def score_difficulty(
-    index: pa.Table, vad_scale: tuple[float, float] | None, expected_vad: dict[str, list[float]]
+    index: pa.Table,
+    vad_scale: tuple[float, float] | None,
+    expected_vad: dict[str, list[float]] | None,
 ) -> tuple[pa.Table, pa.Table]:
     """(difficulty, rejects): Euclidean distance of rescaled V/A/D to the class's expected V/A/D.
 
@@ -58,6 +60,8 @@ def score_difficulty(
     """
     if vad_scale is None:
         raise ValueError("euclidean difficulty needs the corpus's V/A/D scale; it has none")
+    if expected_vad is None:
+        raise ValueError("euclidean difficulty needs expected_vad; none was given")
     rows, vad, rejects = _rated(index, vad_scale)
     norm = rescale(vad, vad_scale)
     expected = np.asarray([expected_vad[row["label"]] for row in rows], dtype=np.float64)

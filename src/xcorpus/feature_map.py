@@ -18,6 +18,7 @@ at most TSNE_MAX rows, else with PCA, which takes a second where t-SNE would tak
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -112,16 +113,21 @@ def as_model_sees(data: Data, modality: str, method: str, min_speaker_utterances
     mean, std = model_statistics(method, data.train)[modality]
 
     def standardised(split: Split) -> Split:
-        return replace(split, x={modality: (split.x[modality] - mean) / std})
+        return replace(split, x={modality: (_vectors(split, modality) - mean) / std})
 
     return map_splits(data, standardised)
+
+
+def _vectors(split: Split, modality: str) -> torch.Tensor:
+    """The split's utterance vectors: a map loads one modality, which is never sequences."""
+    return cast(torch.Tensor, split.x[modality])
 
 
 def pooled(data: Data, modality: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(vectors, corpus, utt_id, label) of every role's rows."""
     splits = [data.train, data.val, *data.heldout.values(), *data.test.values()]
     return (
-        torch.cat([s.x[modality] for s in splits]).numpy(),
+        torch.cat([_vectors(s, modality) for s in splits]).numpy(),
         np.concatenate([s.corpus for s in splits]),
         np.concatenate([s.utt_id for s in splits]),
         torch.cat([s.y for s in splits]).numpy(),

@@ -6,6 +6,7 @@ manifests and indexes), so the report shows exactly what the tables hold. Matplo
 headless (Agg).
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -190,8 +191,11 @@ def feature_map(panels: list[Panel], feature_set: str, out: Path) -> None:
         2, len(panels), figsize=(4.2 * len(panels), 8), squeeze=False, layout="constrained"
     )
     corpora = list(dict.fromkeys(c for p in panels for c in p.corpus))
-    colours = {"corpus": dict(zip(corpora, plt.cm.tab10.colors, strict=False))}
-    colours["class"] = dict(zip(CLASSES, plt.cm.Set1.colors, strict=False))
+    # matplotlib's stubs type tab10 and Set1 as Colormap, which has no `colors`; both are
+    # ListedColormaps, whose colours are a tuple of RGB tuples.
+    tab10, set1 = plt.cm.tab10.colors, plt.cm.Set1.colors  # type: ignore[attr-defined]
+    colours = {"corpus": dict(zip(corpora, tab10, strict=False))}
+    colours["class"] = dict(zip(CLASSES, set1, strict=False))
     for column, p in enumerate(panels):
         groups = {"corpus": p.corpus, "class": np.array(CLASSES, dtype=object)[p.label]}
         for row, (by, values) in enumerate(groups.items()):
@@ -216,7 +220,7 @@ def vad_scatter(predictions_paths: list[Path], out: Path) -> None:
     columns = ["utt_id", "corpus", "role", *DIMENSIONS, *(f"pred_{d}" for d in DIMENSIONS)]
     rows = pd.concat([pq.read_table(p, columns=columns).to_pandas() for p in predictions_paths])
     rows = rows.dropna(subset=list(DIMENSIONS))
-    names = {
+    names: dict[str, Callable[[str], str]] = {
         "val": lambda c: "validation (selection)",
         "test": str,
         "heldout": "{} in-corpus".format,

@@ -28,6 +28,7 @@ curriculum, only those the difficulty method can score (the seed's "VAD datasets
 
 import itertools
 import re
+from typing import cast
 
 from xcorpus.config import DIFFICULTY_CURRICULA, ConfigError, can_score, train_name
 
@@ -87,11 +88,12 @@ def expand_sweep(exp: dict, corpora: list[str], where: str = "sweep") -> list[di
     base = {k: v for k, v in exp.items() if k not in NOT_SWEPT}
     values = {key: _values(key, value, where) for key, value in sweep.items()}
     shown = {key: [_part(key, v, values) for v in vals] for key, vals in values.items()}
-    if values.get("train_dataset") in ([name] for name in TRAIN_SETS):
+    if values.get("train_dataset") in [[name] for name in TRAIN_SETS]:
         shown["train_dataset"], values["train_dataset"] = _train_sets(
             values["train_dataset"][0], base, values, corpora, where
         )
-    generated, names = [], {}
+    generated: list[dict] = []
+    names: dict[str, dict] = {}  # name -> the values that generated it
     for combination in itertools.product(*(range(len(v)) for v in values.values())):
         chosen = {key: values[key][i] for key, i in zip(values, combination, strict=True)}
         parts = [shown[key][i] for key, i in zip(values, combination, strict=True)]
@@ -153,7 +155,8 @@ def _part(key: str, value: object, values: dict[str, list]) -> str:
     """The name part of one swept value."""
     short = SHORT_KEYS.get(key, key)
     if key == "train_dataset":
-        return value if isinstance(value, str) else train_name(value)
+        # _values gives a train_dataset as a named set or a list of corpora.
+        return value if isinstance(value, str) else train_name(cast(list[str], value))
     if isinstance(value, bool):
         return short if value else f"no{short}"
     if isinstance(value, int | float) or (isinstance(value, str) and NUMBER.match(value)):

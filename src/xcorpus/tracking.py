@@ -41,6 +41,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, cast
 
 import wandb
 
@@ -172,7 +173,7 @@ def _averaged_summary(train: str, table_rows: list[dict]) -> dict[str, float]:
 
 def _confusion_table(split_metrics: dict) -> wandb.Table:
     """Rows the true class, columns the predicted class."""
-    columns = ["true", *CLASSES]
+    columns: list[str | int] = ["true", *CLASSES]
     data = [[c, *counts] for c, counts in zip(CLASSES, split_metrics["confusion"], strict=True)]
     return wandb.Table(columns=columns, data=data)
 
@@ -198,7 +199,7 @@ def _log_run(
                 run = wandb.init(
                     **init,
                     id=f"{stable}-{_digest(content)}",
-                    mode=mode,
+                    mode=cast(Literal["offline", "online", "disabled"], mode),  # one of MODES
                     dir=directory,
                     settings=_settings(),
                 )

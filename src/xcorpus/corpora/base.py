@@ -4,7 +4,7 @@ import csv
 import os
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,8 +162,8 @@ class Sources:
     files are looked up by name (their mtime changes when an entry is added, removed or renamed).
     """
 
-    files: list[Path | str]
-    dirs: list[Path | str]
+    files: Sequence[Path | str]
+    dirs: Sequence[Path | str]
 
 
 def listing(folder: Path, suffix: str) -> list[str]:

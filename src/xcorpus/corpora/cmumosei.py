@@ -171,7 +171,8 @@ def _load_video(
 ) -> None:
     transcript_path = root / TRANSCRIPT_DIR / f"{video}.txt"
     shown = (TRANSCRIPT_DIR / f"{video}.txt").as_posix()
-    segments, malformed = None, []
+    segments: Segments | None = None
+    malformed: list[str] = []
     if transcript_path.is_file():
         segments, malformed = _read_segments(transcript_path, video, shown)
     audio = root / AUDIO_DIR / f"{video}.wav"

@@ -136,10 +136,10 @@ def load(root: Path) -> Loaded:
         number = int(match.group(2))
         in_range = 1 <= number <= BLOCK * len(EMOTIONS)
         emotion_of[path] = EMOTIONS[(number - 1) // BLOCK] if in_range else str(number)
-    found = ((path.stem, path, emotion_of[path]) for path in emotion_of)
+    wavs = ((path.stem, path, emotion_of[path]) for path in emotion_of)
     splits: set[str] = set()
     used: set[str] = set()  # malformed lines that rejected the file they name
-    for utt_id, path, emotion, source in distinct_copies(found, root, loaded):
+    for utt_id, path, emotion, source in distinct_copies(wavs, root, loaded):
         problem, where = _problem(utt_id, path), source
         if problem is None and utt_id in bad:
             problem, where = bad[utt_id]

@@ -196,7 +196,9 @@ def _evaluator_line(block: _Block, line: str) -> None:
     words = _category_words(cat.group("words")) if cat else None
     if words is None and dim is None:
         raise Malformed("evaluator line")
-    evaluator = (cat or dim).group("id")
+    found = cat or dim
+    assert found is not None  # words is None unless cat matched
+    evaluator = found.group("id")
     if evaluator[0] != "E":
         return  # the actor's self-evaluation
     if words is not None:

@@ -106,7 +106,11 @@ def _rater_line(block: _Block, line: str) -> None:
     if match is None or match.group("primary") not in PRIMARY:
         raise Malformed("rater line")
     arousal, valence, dominance = (_value(match.group(i)) for i in (3, 4, 5))
-    vad = None if None in (valence, arousal, dominance) else (valence, arousal, dominance)
+    vad = (
+        None
+        if valence is None or arousal is None or dominance is None
+        else (valence, arousal, dominance)
+    )
     block.raters.setdefault(match.group("rater"), (PRIMARY[match.group("primary")], vad))
 
 

@@ -189,8 +189,10 @@ def _judgement(primary: str, a: str, v: str, d: str) -> Judgement:
     word = primary.strip().split("-", 1)[0].strip().lower()
     if word not in PRIMARY:
         raise Malformed(f"primary emotion {primary.strip()!r}")
-    vad = tuple(_value(x, name) for x, name in ((v, "EmoVal"), (a, "EmoAct"), (d, "EmoDom")))
-    return PRIMARY[word], None if None in vad else vad
+    val, act, dom = (_value(x, name) for x, name in ((v, "EmoVal"), (a, "EmoAct"), (d, "EmoDom")))
+    if val is None or act is None or dom is None:
+        return PRIMARY[word], None
+    return PRIMARY[word], (val, act, dom)
 
 
 def _detailed_json(path: Path, shown: str) -> Iterator[tuple[str, str, str, Judgement | str]]:

@@ -111,7 +111,8 @@ def _problem(row: dict, header: Header) -> str | None:
     if start is not None and start >= duration:
         return f"segment starts after the end of {path}"
     first, last = _span(row, header)
-    if last > header.frames:  # past the end by more than audio.SEGMENT_END_TOLERANCE_S
+    # Past the end by more than audio.SEGMENT_END_TOLERANCE_S (only a given end can be).
+    if end is not None and last > header.frames:
         return f"audio ends {end - duration:.3f} s before the segment's end ({end:g} s) in {path}"
     if (last - first) / header.sample_rate < MIN_DURATION_S:
         shown = 1000 * (last - first) / header.sample_rate

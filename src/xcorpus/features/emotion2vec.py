@@ -47,6 +47,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -252,7 +253,7 @@ def batches(lengths: Sequence[int], max_samples: float, max_items: int | None) -
 class Emotion2vecEncoder:
     """A loaded emotion2vec model: `__call__` maps 16 kHz signals to embeddings, in order."""
 
-    model: object  # funasr's Emotion2vec, on `device`, in eval mode
+    model: Any  # funasr's Emotion2vec (funasr is untyped), on `device`, in eval mode
     device: str
     dtype: str
     layers: list[int] | None
@@ -268,17 +269,15 @@ class Emotion2vecEncoder:
 
     def __call__(self, signals: list[np.ndarray]) -> list[Embedding]:
         waves = [self.validate(i, x) for i, x in enumerate(signals)]
-        out: list[Embedding | None] = [None] * len(waves)
+        out: dict[int, np.ndarray] = {}  # frames by item; every item is in exactly one group
         groups = batches([len(w) for w in waves], self.batch_seconds * SAMPLE_RATE, self.max_items)
         for group in groups:
-            frames = self.forward([waves[i] for i in group])
-            for i, item in zip(group, frames, strict=True):
-                out[i] = Embedding(vector=item.mean(axis=0), frames=item)
-        bad = [i for i, e in enumerate(out) if not np.isfinite(e.frames).all()]
+            out |= zip(group, self.forward([waves[i] for i in group]), strict=True)
+        bad = [i for i in range(len(waves)) if not np.isfinite(out[i]).all()]
         if bad:
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
             raise ItemError(bad[0], f"emotion2vec gave NaN or inf features for item {bad[0]}{more}")
-        return out  # type: ignore[return-value]  # every index is in exactly one group
+        return [Embedding(vector=out[i].mean(axis=0), frames=out[i]) for i in range(len(waves))]
 
     def validate(self, index: int, signal: np.ndarray) -> np.ndarray:
         """The signal as float32, or an ItemError if it is not a finite 1-D signal of at least one

@@ -93,11 +93,12 @@ def layer_indices(layer: str | int | list[int], n_hidden: int) -> list[int] | No
     if layer == "last":
         return None
     chosen = layer if isinstance(layer, list) else [layer]
-    if not chosen or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen):
+    ints = [i for i in chosen if isinstance(i, int) and not isinstance(i, bool)]
+    if not chosen or len(ints) < len(chosen):
         raise ValueError(f"layer must be 'last', an int or a non-empty list of ints, got {layer!r}")
-    if bad := [i for i in chosen if not -(n_hidden + 1) <= i <= n_hidden]:
+    if bad := [i for i in ints if not -(n_hidden + 1) <= i <= n_hidden]:
         raise ValueError(f"layer(s) {bad} out of range: the model has hidden states 0..{n_hidden}")
-    return [i % (n_hidden + 1) for i in chosen]
+    return [i % (n_hidden + 1) for i in ints]
 
 
 def pick_layer(output: Any, indices: list[int] | None) -> Any:

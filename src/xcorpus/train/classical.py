@@ -156,6 +156,7 @@ def fit_classical(experiment: dict, data: Data) -> Selection:
         history.append({"grid_point": i, **params, "val_uar": uar})
         if best is None or uar > best[0]:
             best = (uar, i, params, estimator)
+    assert best is not None  # check_grid's values are non-empty lists: one point at least
     best_uar, chosen, params, estimator = best
     for row in history:
         row["selected"] = row["grid_point"] == chosen

@@ -17,7 +17,7 @@ with load_model and evaluates exactly as the trained model did.
 """
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -91,12 +91,14 @@ def domains(data: Data, train_corpora: list[str], unlabelled_test: bool) -> Doma
 
 
 def _concat(parts: list[torch.Tensor | Sequences]) -> torch.Tensor | Sequences:
+    # A modality is sequences in every split or in none (Data).
     if not isinstance(parts[0], Sequences):
-        return torch.cat(parts)
-    shifts = np.cumsum([0] + [len(p.values) for p in parts[:-1]])
-    offsets = [p.offsets[:-1] + int(s) for p, s in zip(parts, shifts, strict=True)]
-    end = torch.tensor([int(shifts[-1]) + len(parts[-1].values)])
-    return Sequences(torch.cat([p.values for p in parts]), torch.cat([*offsets, end]))
+        return torch.cat(cast(list[torch.Tensor], parts))
+    sequences = cast(list[Sequences], parts)
+    shifts = np.cumsum([0] + [len(p.values) for p in sequences[:-1]])
+    offsets = [p.offsets[:-1] + int(s) for p, s in zip(sequences, shifts, strict=True)]
+    end = torch.tensor([int(shifts[-1]) + len(sequences[-1].values)])
+    return Sequences(torch.cat([p.values for p in sequences]), torch.cat([*offsets, end]))
 
 
 class DomainAdversarial(nn.Module):
@@ -108,7 +110,9 @@ class DomainAdversarial(nn.Module):
     ):
         super().__init__()
         self.classifier = classifier
-        width, hidden = classifier.head[0].in_features, classifier.config.hidden_dim
+        # The class head is _head's Sequential, a Linear first.
+        width = cast(nn.Linear, classifier.head[0]).in_features
+        hidden = classifier.config.hidden_dim
         self.domain_head = nn.Sequential(
             nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, len(domains.names))
         )
@@ -148,12 +152,14 @@ class DomainAdversarial(nn.Module):
         logits = self.domain_head(reverse_gradient(embedded, self.lam))
         domain_sum = self.domain_loss(logits, self.domains.train[rows])
         count = len(rows)
-        if self.unlabelled_order is not None:
+        # An order is drawn only with unlabelled rows, whose features Domains holds with them.
+        features, labels = self.domains.unlabelled_x, self.domains.unlabelled
+        if self.unlabelled_order is not None and features is not None and labels is not None:
             start = self.step * self.batch_size
             extra = self.unlabelled_order[start : start + len(rows)]
-            x = {m: _rows(t, extra) for m, t in self.domains.unlabelled_x.items()}
+            x = {m: _rows(t, extra) for m, t in features.items()}
             extra_logits = self.domain_head(reverse_gradient(self.classifier.embed(x), self.lam))
-            domain_sum = domain_sum + self.domain_loss(extra_logits, self.domains.unlabelled[extra])
+            domain_sum = domain_sum + self.domain_loss(extra_logits, labels[extra])
             count += len(extra)
         domain = domain_sum / count
         self.step += 1
@@ -164,6 +170,9 @@ class DomainAdversarial(nn.Module):
     def epoch_record(self) -> dict:
         """The epoch's history columns: λ and the mean domain loss per domain-loss row."""
         return {"dann_lambda": self.lam, "domain_loss": float(self.total) / max(self.rows, 1)}
+
+
+Trained = EmotionClassifier | DomainAdversarial  # what training optimises (adversarial)
 
 
 def _rows(x: torch.Tensor | Sequences, rows: torch.Tensor):
@@ -211,7 +220,7 @@ def record(experiment: dict, domains: Domains | None) -> dict:
 
 def adversarial(
     experiment: dict, seed: int, model: EmotionClassifier, data: Data, device: torch.device
-) -> tuple[nn.Module, dict]:
+) -> tuple["Trained", dict]:
     """What training optimises (the classifier, or under dann the classifier with its domain
     head beside it) and the `domain_adaptation` record for metrics.json."""
     if experiment["domain_adaptation"] == "none":

@@ -53,11 +53,16 @@ class Split:
         return Split(self.utt_id[rows], self.corpus[rows], x, self.y[index], speaker, vad)
 
     @property
-    def rated(self) -> torch.Tensor:
-        """Which rows carry all three of V/A/D (boolean, on the split's device)."""
+    def vad_targets(self) -> torch.Tensor:
+        """vad, for code that runs only with a V/A/D head."""
         if self.vad is None:
             raise ValueError("this split holds no V/A/D (the task is categorical)")
-        return torch.isfinite(self.vad).all(dim=1)
+        return self.vad
+
+    @property
+    def rated(self) -> torch.Tensor:
+        """Which rows carry all three of V/A/D (boolean, on the split's device)."""
+        return torch.isfinite(self.vad_targets).all(dim=1)
 
     @property
     def has_sequences(self) -> bool:
@@ -115,6 +120,8 @@ def load_data(
     unknown = ~rows["label"].isin(list(CLASS_INDEX))
     _require(rows, unknown, f"has a label outside {list(CLASS_INDEX)}")
     if fold is not None:
+        if share is None:
+            raise ValueError(f"fold {fold} needs the share of speakers that validate")
         rows = fold_rows(rows, experiment, fold, share)
     y = torch.tensor(rows["label"].map(CLASS_INDEX).to_numpy(np.int64))
     tables = {kind: read_feature_table(kind, paths) for kind, paths in features.items()}

@@ -18,8 +18,9 @@ from xcorpus.config import selection_metric
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import DIMENSIONS, classification_metrics, concordance, dimensional_metrics
 from xcorpus.train.checkpoint import Progress, Scheduler, load_training, save_training
-from xcorpus.train.dann import DomainAdversarial
+from xcorpus.train.dann import DomainAdversarial, Trained
 from xcorpus.train.data import Split
+from xcorpus.train.models import EmotionClassifier
 
 EVAL_BATCH = 4096
 # Padded sequences (up to 200 frames) and their attention weights need smaller batches.
@@ -34,7 +35,8 @@ class Curriculum(Protocol):
     run rebuilds the curriculum and must get the same rows.
     """
 
-    needs_confidence: bool
+    @property
+    def needs_confidence(self) -> bool: ...
 
     def fraction(self, epoch: int) -> float: ...
 
@@ -69,6 +71,8 @@ class FocalLoss(nn.Module):
     weights w_y (n without weights). Hence gamma = 0 is exactly cross-entropy, smoothing and
     weights included.
     """
+
+    weight: torch.Tensor | None  # a buffer, registered in __init__
 
     def __init__(self, gamma: float, weight: torch.Tensor | None = None, label_smoothing=0.0):
         super().__init__()
@@ -134,18 +138,18 @@ class TaskLoss:
             self.dimensional = DimensionalLoss(experiment["dimensional_loss"])
         self.weight = experiment["dimensional_weight"]
 
-    def __call__(self, model: nn.Module, split: Split, rows: torch.Tensor) -> torch.Tensor:
+    def __call__(self, model: EmotionClassifier, split: Split, rows: torch.Tensor) -> torch.Tensor:
         return self.of_shared(model, model.embed(split.inputs(rows)), split, rows)
 
     def of_shared(
-        self, model: nn.Module, shared: torch.Tensor, split: Split, rows: torch.Tensor
+        self, model: EmotionClassifier, shared: torch.Tensor, split: Split, rows: torch.Tensor
     ) -> torch.Tensor:
         """The loss of `rows` from their shared representation (EmotionClassifier.embed), so
         another head (domain-adversarial training) can read the same pass."""
         logits, vad = model.heads(shared)
         if self.task == "categorical":
             return self.categorical(logits, split.y[rows])
-        dimensional = self.dimensional(vad, split.vad[rows])
+        dimensional = self.dimensional(vad, split.vad_targets[rows])
         if self.task == "dimensional":
             return dimensional
         return self.categorical(logits, split.y[rows]) + self.weight * dimensional
@@ -200,7 +204,7 @@ def predict_proba(model: nn.Module, split: Split) -> np.ndarray:
     return _predict(model, split, lambda inputs: torch.softmax(model(inputs), dim=-1))
 
 
-def predict_vad(model: nn.Module, split: Split) -> np.ndarray:
+def predict_vad(model: Trained, split: Split) -> np.ndarray:
     """V/A/D predictions (n x 3, common 1-5 scale) in eval mode."""
     return _predict(model, split, lambda inputs: model.outputs(inputs)[1])
 
@@ -231,14 +235,16 @@ def validation_uar(model: nn.Module, split: Split) -> float:
 SELECTION_COLUMNS = {"uar": "val_uar", "ccc": "val_ccc_mean"}  # history column per metric
 
 
-def validation_scores(model: nn.Module, split: Split, task: str) -> dict[str, float | None]:
+def validation_scores(model: Trained, split: Split, task: str) -> dict[str, float | None]:
     """The epoch's validation columns: val_uar where there is a class head; val_ccc_<dim> and
     val_ccc_mean (over the rated rows) where there is a V/A/D head, None where undefined."""
-    scores = {} if task == "dimensional" else {"val_uar": validation_uar(model, split)}
+    scores: dict[str, float | None] = {}
+    if task != "dimensional":
+        scores["val_uar"] = validation_uar(model, split)
     if task != "categorical":
         rated = split.rated.cpu().numpy()
         metrics = dimensional_metrics(
-            split.vad.cpu().numpy()[rated], predict_vad(model, split)[rated]
+            split.vad_targets.cpu().numpy()[rated], predict_vad(model, split)[rated]
         )
         scores |= {f"val_ccc_{d}": metrics[f"ccc_{d}"] for d in (*DIMENSIONS, "mean")}
     return scores
@@ -258,7 +264,7 @@ def epoch_order(
 
 
 def train_epoch(
-    model: nn.Module,
+    model: Trained,
     optimizer: torch.optim.Optimizer,
     loss_fn: TaskLoss,
     split: Split,
@@ -281,7 +287,7 @@ def train_epoch(
 
 
 def step_loss(
-    model: nn.Module, loss_fn: TaskLoss, split: Split, rows: torch.Tensor
+    model: Trained, loss_fn: TaskLoss, split: Split, rows: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(what a training step descends, the task loss it reports as train_loss): the same
     for a classifier; a domain-adversarial model adds its domain loss to the first."""
@@ -292,7 +298,7 @@ def step_loss(
 
 
 def run_epoch(
-    model: nn.Module,
+    model: Trained,
     optimizer: torch.optim.Optimizer,
     loss_fn: TaskLoss,
     data: tuple[Split, Split],
@@ -307,8 +313,7 @@ def run_epoch(
     confidence = true_class_confidence(model, train) if curriculum.needs_confidence else None
     order = epoch_order(curriculum, epoch, confidence, rng)
     learning_rate = optimizer.param_groups[0]["lr"]
-    adversarial = isinstance(model, DomainAdversarial)
-    if adversarial:
+    if isinstance(model, DomainAdversarial):
         model.start_epoch(epoch, len(order), experiment["batch_size"])
     loss = train_epoch(model, optimizer, loss_fn, train, order, experiment["batch_size"])
     row = {
@@ -319,7 +324,7 @@ def run_epoch(
         "curriculum_fraction": curriculum.fraction(epoch),
         "samples_seen": progress.samples_seen + len(order),
     }
-    return (row | model.epoch_record()) if adversarial else row
+    return (row | model.epoch_record()) if isinstance(model, DomainAdversarial) else row
 
 
 def record_epoch(
@@ -359,7 +364,7 @@ class Fit:
 
 
 def fit(
-    model: nn.Module,
+    model: Trained,
     train: Split,
     val: Split,
     curriculum: Curriculum,

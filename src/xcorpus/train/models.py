@@ -85,6 +85,9 @@ def sequence_standardisation(
 class ModalityEncoder(nn.Module):
     """Standardise with training statistics, then project to the shared hidden size."""
 
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
+
     def __init__(self, mean: torch.Tensor, std: torch.Tensor, hidden_dim: int, dropout: float):
         super().__init__()
         self.register_buffer("mean", mean.clone())
@@ -114,17 +117,11 @@ class GatedFusion(nn.Module):
         return g * a + (1 - g) * b
 
 
-class CrossAttentionFusion(nn.Module):
-    """Each modality attends to the other, with residual + LayerNorm, then both are concatenated.
+class _CrossAttention(nn.Module):
+    """Each modality attends to the other, with residual + LayerNorm: what both
+    cross-attention fusions share (they differ in what they take, vectors or sequences)."""
 
-    With utterance-level features each modality is one token, so the attention weights are all 1
-    and this reduces to a learned value/output projection of the other modality; it is kept for
-    parity with the seed's configurations.
-    """
-
-    announcement = (
-        "cross_attention over one token per modality: utterance-level features carry no sequence"
-    )
+    announcement: str
 
     def __init__(self, hidden_dim: int, num_heads: int, dropout: float):
         super().__init__()
@@ -151,12 +148,25 @@ class CrossAttentionFusion(nn.Module):
         b_att, _ = self.b_to_a(b, a, a, key_padding_mask=pad_a, need_weights=False)
         return self.norm_a(a + a_att), self.norm_b(b + b_att)
 
+
+class CrossAttentionFusion(_CrossAttention):
+    """Each modality attends to the other, with residual + LayerNorm, then both are concatenated.
+
+    With utterance-level features each modality is one token, so the attention weights are all 1
+    and this reduces to a learned value/output projection of the other modality; it is kept for
+    parity with the seed's configurations.
+    """
+
+    announcement = (
+        "cross_attention over one token per modality: utterance-level features carry no sequence"
+    )
+
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         a, b = self.attend(a.unsqueeze(1), b.unsqueeze(1))
         return torch.cat([a, b], dim=-1).squeeze(1)
 
 
-class SequenceCrossAttentionFusion(CrossAttentionFusion):
+class SequenceCrossAttentionFusion(_CrossAttention):
     """Cross-attention between the two modalities' sequences (audio frames <-> text tokens),
     each side then mean-pooled over its own unpadded positions, and the two concatenated.
 
@@ -244,12 +254,12 @@ class EmotionClassifier(nn.Module):
     def embed(self, x: dict[str, torch.Tensor | SequenceBatch]) -> torch.Tensor:
         """The shared representation the class head reads (other heads may read it too)."""
         if self.config.sequences:
-            hidden = [self._encode_sequence(m, x[m]) for m in self.encoders]
-        else:
-            hidden = [encoder(x[m]) for m, encoder in self.encoders.items()]
+            assert self.fusion is not None  # __init__: sequences go to a two-modality fusion
+            return self.fusion(*[self._encode_sequence(m, x[m]) for m in self.encoders])
+        hidden = [encoder(x[m]) for m, encoder in self.encoders.items()]
         return hidden[0] if self.fusion is None else self.fusion(*hidden)
 
-    def _encode_sequence(self, modality: str, batch: SequenceBatch) -> SequenceBatch:
+    def _encode_sequence(self, modality: str, batch: torch.Tensor | SequenceBatch) -> SequenceBatch:
         """Project every frame; padded positions are zeroed so whatever they held stays out."""
         if not isinstance(batch, SequenceBatch):
             raise TypeError(f"this model takes {modality} as a SequenceBatch (Sequences.batch)")

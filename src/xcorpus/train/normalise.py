@@ -148,7 +148,8 @@ def _by_speaker(
         )
     speakers = pd.DataFrame({"corpus": split.corpus, "speaker": split.speaker})
     members = speakers.groupby(["corpus", "speaker"], sort=False).indices
-    groups, small = [], {}
+    groups: list[tuple[np.ndarray, Stats]] = []
+    small: dict[str, list[np.ndarray]] = {}
     for (corpus, _), rows in members.items():
         if len(rows) >= minimum:
             groups.append((rows, _stats(split, rows)))

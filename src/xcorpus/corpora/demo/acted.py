@@ -16,6 +16,7 @@ import shutil
 from collections import Counter
 from math import gcd
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import soundfile as sf
@@ -48,7 +49,8 @@ def _csv(path: Path, rows: list[list], quote_all: bool = False) -> None:
     """A comma-separated file with LF line ends: strings quoted as R's write.csv does (every
     string, numbers bare), or every field quoted."""
     buffer = io.StringIO()
-    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_NONNUMERIC
+    # csv.writer is typed to take the QUOTE_* values as literals, not as any int.
+    quoting: Literal[1, 2] = csv.QUOTE_ALL if quote_all else csv.QUOTE_NONNUMERIC
     csv.writer(buffer, quoting=quoting, lineterminator="\n").writerows(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(buffer.getvalue(), encoding="utf-8")
@@ -107,7 +109,7 @@ def write_cremad(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> None
         name = stem
         if code == "SAD" and level == "XX" and not legacy_done:
             name, legacy_done = stem[:-1], True
-        _wav(wav / f"{name}.wav", u.audio, FS)
+        _wav(wav / f"{name}.wav", u.pcm, FS)
         clips.append((stem, u, code))
     first = sorted(wav.iterdir())[0]
     (wav / f"._{first.name}").write_bytes(APPLE_DOUBLE)
@@ -201,7 +203,7 @@ def write_ravdess(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> Non
         name = f"03-0{2 if song else 1}-{emotion}-{intensity}-{statement}-{repetition}-{actor}"
         folder = "Audio_Song_Actors_01-24" if song else "Audio_Speech_Actors_01-24"
         channels = 2 if first_speech and not song else 1
-        _wav(root / folder / f"Actor_{actor}" / f"{name}.wav", u.audio, RAVDESS_RATE, channels)
+        _wav(root / folder / f"Actor_{actor}" / f"{name}.wav", u.pcm, RAVDESS_RATE, channels)
         first_speech = first_speech and song
     speech = root / "Audio_Speech_Actors_01-24"
     if (speech / "Actor_01").is_dir():
@@ -235,7 +237,7 @@ def write_savee(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> None:
         path = (
             root / "AudioData" / u.speaker.name / f"{code}{numbers[u.speaker.name, code]:02d}.wav"
         )
-        _wav(path, u.audio, SAVEE_RATE)
+        _wav(path, u.pcm, SAVEE_RATE)
     (root / "AudioData" / "Info.txt").write_text("\n".join(SAVEE_INFO) + "\n", encoding="utf-8")
     first = sorted(p for p in (root / "AudioData").iterdir() if p.is_dir())[0]
     for wav in sorted(first.glob("*.wav"))[:2]:
@@ -275,7 +277,7 @@ def write_tess(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> None:
         outlier = emotion == "fear" and not outlier_done
         word = takes.draw(u.speaker, emotion, list(TESS_WORDS), prefer="food" if outlier else None)
         rate = 96000 if outlier else TESS_RATE
-        _wav(root / "TESS" / f"{u.speaker.name}_{word}_{emotion}.wav", u.audio, rate)
+        _wav(root / "TESS" / f"{u.speaker.name}_{word}_{emotion}.wav", u.pcm, rate)
         outlier_done = outlier_done or outlier
     first = sorted((root / "TESS").iterdir())[0]
     (root / "TESS" / f"._{first.name}").write_bytes(APPLE_DOUBLE)

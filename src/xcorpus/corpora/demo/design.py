@@ -307,7 +307,26 @@ class Utterance:
     @property
     def vad(self) -> np.ndarray | None:
         """Consensus V/A/D as the corpus publishes it: the mean over raters."""
-        return None if self.ratings is None else self.ratings.mean(axis=0)
+        return None if self.ratings is None else self.consensus
+
+    @property
+    def pcm(self) -> np.ndarray:
+        """The audio, for the layout writers, which run only after the renderer filled it."""
+        if self.audio is None:
+            raise ValueError(f"utterance {self.index} has no audio: render the corpus first")
+        return self.audio
+
+    @property
+    def rated(self) -> np.ndarray:
+        """The ratings, for the writers of rated corpora (whose utterances all have some)."""
+        if self.ratings is None:
+            raise ValueError(f"utterance {self.index} has no ratings")
+        return self.ratings
+
+    @property
+    def consensus(self) -> np.ndarray:
+        """vad of an utterance of a rated corpus."""
+        return self.rated.mean(axis=0)
 
 
 def rng_for(seed: int, *keys: str | int) -> np.random.Generator:

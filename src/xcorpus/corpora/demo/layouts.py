@@ -57,7 +57,7 @@ def _text(path: Path, lines: list[str], utf16: bool = False) -> None:
 
 def _duration(u: Utterance) -> float:
     """Seconds of the utterance's audio, which the label files' times must agree with."""
-    return len(u.audio) / FS
+    return len(u.pcm) / FS
 
 
 # --- IEMOCAP -------------------------------------------------------------------------------
@@ -109,18 +109,18 @@ def _write_iemocap_dialog(
         counters[g] += 1
         start, end = round(t, 4), round(t + _duration(u), 4)
         t = end + float(rng.uniform(0.1, 1.5))
-        _wav(session_dir / "sentences" / "wav" / dialog / f"{utt_id}.wav", u.audio)
+        _wav(session_dir / "sentences" / "wav" / dialog / f"{utt_id}.wav", u.pcm)
         code = u.raw if u.label is None else IEMO_CODES.get(u.label)
         if code is None:  # happy: the corpus splits it into happiness and excitement
             code = "exc" if rng.random() < 0.65 else "hap"
-        v, a, d = u.vad
+        v, a, d = u.consensus
         evaluation.append(
             f"[{start:.4f} - {end:.4f}]\t{utt_id}\t{code}\t[{v:.4f}, {a:.4f}, {d:.4f}]"
         )
         evaluation += _iemocap_evaluators(u, code, rng)
         evaluation.append("")
         turns.append((start, f"{utt_id} [{start:08.4f}-{end:08.4f}]: {u.text}"))
-        r = u.ratings[0]
+        r = u.rated[0]
         attributes.append(f"{utt_id} :act {r[1]}; val {r[0]}; dom {r[2]};()")
     if first:  # crosstalk turn that IEMOCAP transcribes but never segments or labels
         start = round(float(rng.uniform(1.0, t)), 4)
@@ -147,13 +147,13 @@ def _iemocap_evaluators(u: Utterance, code: str, rng: np.random.Generator) -> li
     self_id = f"{u.speaker.gender}1"
     if rng.random() < 0.5:
         lines.append(f"C-{self_id}:\t{words[0]};\t()")
-    raters = sorted(rng.choice(np.arange(1, 6), len(u.ratings), replace=False))
+    raters = sorted(rng.choice(np.arange(1, 6), len(u.rated), replace=False))
     lines += [
         f"A-E{e}:\tval {v}; act {a}; dom  {d};\t()"
-        for e, (v, a, d) in zip(raters, u.ratings, strict=True)
+        for e, (v, a, d) in zip(raters, u.rated, strict=True)
     ]
     if rng.random() < 0.5:
-        v, a, d = np.clip(u.ratings[0] + rng.integers(-1, 2, 3), 1, 5)
+        v, a, d = np.clip(u.rated[0] + rng.integers(-1, 2, 3), 1, 5)
         lines.append(f"A-{self_id}:\tval {v}; act {a}; dom  {d};\t()")
     return lines
 
@@ -191,10 +191,10 @@ def _write_msp_improv(demo: DemoCorpus, root: Path, rng: np.random.Generator) ->
         counters[stem] += 1
         name = f"{stem}{counters[stem]:02d}"
         folder = root / "Audio" / f"session{u.speaker.group}" / sentence / cond
-        _wav(folder / f"MSP-IMPROV-{name}.wav", u.audio)
+        _wav(folder / f"MSP-IMPROV-{name}.wav", u.pcm)
         asr.append(f"MSP-IMPROV-{name}\t{u.text}")
-        natural = rng.integers(2, 6, len(u.ratings))
-        v, a, d = u.vad
+        natural = rng.integers(2, 6, len(u.rated))
+        v, a, d = u.consensus
         summary = f"UTD-IMPROV-{name}.avi; {letter}; A:{a:.6f}; V:{v:.6f}; D:{d:.6f}"
         summary += ";" if k == no_n else f" ; N:{natural.mean():.6f};"
         blocks.append((name, [summary, *_msp_improv_raters(u, letter, natural, rng)]))
@@ -209,7 +209,7 @@ def _msp_improv_raters(
     u: Utterance, letter: str, natural: np.ndarray, rng: np.random.Generator
 ) -> list[str]:
     """Rater lines; their primary words give the consensus letter a majority (none for X)."""
-    n = len(u.ratings)
+    n = len(u.rated)
     if letter == "X":  # each word at most twice among 5-7 raters: no majority
         words = [MSPI_WORDS[c] for c in "AHSNO"] * 2
         words = [words[i] for i in rng.permutation(len(words))[:n]]
@@ -220,7 +220,7 @@ def _msp_improv_raters(
                 words[i] = MSPI_WORDS[str(rng.choice(list("AHSNO")))]
     workers = rng.choice(np.arange(1, 3000), n, replace=False)
     lines = []
-    for i, (w, (v, a, d)) in enumerate(zip(workers, u.ratings, strict=True)):
+    for i, (w, (v, a, d)) in enumerate(zip(workers, u.rated, strict=True)):
         extra = MSPI_SECONDARY[rng.integers(len(MSPI_SECONDARY))]
         lines.append(
             f"WORKER_{w:04d}-p{i + 1}; {words[i]}; {extra}; "
@@ -257,10 +257,10 @@ def _write_msp_podcast(demo: DemoCorpus, root: Path, rng: np.random.Generator) -
         turns = sorted(rng.choice(np.arange(1, 1500), len(utts), replace=False))
         for u, turn in zip(utts, turns, strict=True):
             stem = f"MSP-PODCAST_{podcasts[speaker]:04d}_{turn:04d}"
-            _wav(root / "Audios" / f"{stem}.wav", u.audio)
+            _wav(root / "Audios" / f"{stem}.wav", u.pcm)
             _text(root / "Transcripts" / f"{stem}.txt", [u.text])
             code = u.raw if u.label is None else MSPP_LETTERS[u.label]
-            v, a, d = (str(round(float(x), 6)) for x in u.vad)
+            v, a, d = (str(round(float(x), 6)) for x in u.consensus)
             if speaker.known:
                 spk, gender = speaker.name, {"F": "Female", "M": "Male"}[speaker.gender]
             else:
@@ -328,7 +328,7 @@ def _mosei_features(u: Utterance, over_three: bool, rng: np.random.Generator) ->
     if u.label == "neutral":
         row[0] = rng.integers(-1, 2) / 3
         return row
-    top = rng.integers(2, 8) / 3
+    top: float = rng.integers(2, 8) / 3
     if u.label is not None:
         winners = [MOSEI_COLUMN[u.label]]
         top = 10 / 3 if over_three else top
@@ -380,7 +380,7 @@ def _write_samsemo(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> No
         clock = int(rng.integers(0, 60))  # seconds into the source video
         for u, scene in zip(utts, scenes, strict=True):
             row = {**video, **_samsemo_scene(u, f"{speaker.name}_{scene}", clock, rng)}
-            _wav(root / "EN" / row["utterance_id"] / "audio.wav", u.audio)
+            _wav(root / "EN" / row["utterance_id"] / "audio.wav", u.pcm)
             rows.append(row)
             clock += int(np.ceil(_duration(u))) + int(rng.integers(2, 30))
     lines = ["\t".join(SAMSEMO_COLUMNS)]

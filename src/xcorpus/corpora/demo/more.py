@@ -127,8 +127,8 @@ def write_meld(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> None:
             gap = int(rng.integers(len(dialogue) + 1)) if rng.random() < 0.1 else len(dialogue)
             for k, u in enumerate(dialogue):
                 utt = k + (k >= gap)  # an Utterance_ID skipped, as in 72 train dialogues
-                seconds = len(u.audio) / FS
-                write_mp4(folders[split] / f"dia{d}_utt{utt}.mp4", u.audio, _channels(rng))
+                seconds = len(u.pcm) / FS
+                write_mp4(folders[split] / f"dia{d}_utt{utt}.mp4", u.pcm, _channels(rng))
                 text = u.text.replace("'", "\x92" if split == "train" else "\u2019")
                 emotion = MELD_NAMES[u.label] if u.label else u.raw
                 span = (clock, clock + seconds)
@@ -146,7 +146,7 @@ def _meld_broken(
 ) -> list[str]:
     """The release's awkward files in `split` (whose dialogues are 0..n-1); the rows they add."""
     if split == "dev":  # dev dia110_utt7, a row without its clip; dia49_utt4, a clip without row
-        write_mp4(folders["dev"] / f"dia{n + 1}_utt0.mp4", demo.utterances[0].audio, 2)
+        write_mp4(folders["dev"] / f"dia{n + 1}_utt0.mp4", demo.utterances[0].pcm, 2)
         return [_meld_row(9999, ("No way.", "Phoebe", "neutral"), (n, 0), (10.0, 11.0), rng)]
     if split == "train":  # train dia125_utt3: a clip that does not decode (truncated)
         whole = (folders["train"] / "dia0_utt0.mp4").read_bytes()
@@ -184,7 +184,7 @@ def write_emodb(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> None:
         key = (u.speaker.name, text, letter)
         stem = f"{u.speaker.name}{text}{letter}{TAKES[takes[key]]}"
         takes[key] += 1
-        _wav(root / "wav" / f"{stem}.wav", u.audio)
+        _wav(root / "wav" / f"{stem}.wav", u.pcm)
         rate = float(np.clip(100.0 - 60.0 * u.mix - rng.uniform(0.0, 20.0), 40.0, 100.0))
         value = f"{rate:.1f}".replace(".", ",") + ("\xa0" if len(lines) % 7 == 0 else "")
         natural = f"{rng.uniform(50.0, 100.0):.1f}".replace(".", ",")
@@ -241,7 +241,7 @@ def write_esd(demo: DemoCorpus, root: Path, rng: np.random.Generator) -> None:
         number = esd.EMOTIONS.index(emotion) * esd.BLOCK + k + 1
         utt_id = f"{speaker}_{number:06d}"
         split = next(name for end, name in ESD_SPLITS if k < end)
-        _wav(base / speaker / emotion / split / f"{utt_id}.wav", u.audio)
+        _wav(base / speaker / emotion / split / f"{utt_id}.wav", u.pcm)
         if esd.SPEAKERS[speaker][1] == "ZH":
             text, word = ESD_SENTENCES_ZH[k % len(ESD_SENTENCES_ZH)], ESD_WORDS_ZH[emotion]
         else:
