@@ -41,7 +41,10 @@ def test_acted_corpora_run_end_to_end_with_an_agreement_curriculum(tmp_path):
         )
         assert meta["kept"] == 48 and meta["splits"] == {"none": 48}
         log = (tmp_path / f"results/logs/index/{corpus}.log").read_text()
-        assert f"{corpus}: ignored " in log  # AppleDouble files, the doubled Kaggle tree
+        # AppleDouble files, the doubled Kaggle tree: in the footer and the log alike.
+        assert meta["ignored"]["count"] > 0
+        assert f"  ignored {meta['ignored']['count']} files that define no utterance" in log
+        assert all(f"    {example}\n" in log for example in meta["ignored"]["examples"])
     difficulty = pq.read_table(tmp_path / "results/difficulty/agreement/CREMAD.parquet")
     assert difficulty.num_rows == 48
     metrics = json.loads((tmp_path / "results/runs/CREMAD_only/seed-1/metrics.json").read_text())

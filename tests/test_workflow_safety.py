@@ -58,6 +58,7 @@ IEMO_DOWNSTREAM = {
     "aggregate_all": 1,
     "plot_experiment": 1,
     "plot_summary": 1,
+    "feature_map": 1,
     "all": 1,
 }
 
