@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from xcorpus import testing
 from xcorpus.audio import SAMPLE_RATE
 from xcorpus.features import emotion2vec
 from xcorpus.features.encoder import DTYPES, resolve_device
@@ -108,11 +109,11 @@ def main() -> None:
     device = resolve_device(args.device)
     waves = clips(args.clips, args.min_seconds, args.max_seconds, args.seed)
     audio_seconds = sum(len(w) for w in waves) / SAMPLE_RATE
-    config = emotion2vec.random_model_config(
+    config = testing.random_model_config(
         width=768, heads=12, depth=8, prenet_depth=4, conv_channels=512
     )
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = emotion2vec.write_random_model(Path(tmp), config, seed=args.seed)
+        model_dir = testing.write_random_model(Path(tmp), config, seed=args.seed)
         encoder = emotion2vec.load(
             str(model_dir), device=device, dtype=args.dtype, batch_seconds=args.batch_seconds
         )

@@ -18,6 +18,7 @@ pytest.importorskip("funasr")
 import torch
 import torch.nn.functional as F
 
+from xcorpus import testing
 from xcorpus.features import emotion2vec
 from xcorpus.features.encoder import ItemError, ModelNotFoundError, weights_hash
 
@@ -26,10 +27,10 @@ SECONDS = [0.1, 0.37, 0.5, 0.8, 1.0, 1.3, 1.7, 2.2, 2.5, 3.3, 3.9, 4.0]
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    config = emotion2vec.random_model_config(
+    config = testing.random_model_config(
         width=32, heads=2, depth=2, prenet_depth=1, conv_channels=16
     )
-    return emotion2vec.write_random_model(tmp_path_factory.mktemp("tiny"), config, seed=0)
+    return testing.write_random_model(tmp_path_factory.mktemp("tiny"), config, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +157,9 @@ def test_alibi_cache_is_bounded(tiny, clips, monkeypatch):
 
 def test_group_norm_extractor_is_not_padded(tiny, tmp_path):
     assert emotion2vec.load(str(tiny), device="cpu").max_items == 1
-    config = emotion2vec.random_model_config(32, 2, 2, 1, 16)
+    config = testing.random_model_config(32, 2, 2, 1, 16)
     config["model_conf"]["modalities"]["audio"]["extractor_mode"] = "default"
-    model = emotion2vec.load(str(emotion2vec.write_random_model(tmp_path, config)), device="cpu")
+    model = emotion2vec.load(str(testing.write_random_model(tmp_path, config)), device="cpu")
     assert emotion2vec.padding_is_exact(batched(tiny).model)
     assert not emotion2vec.padding_is_exact(model.model)
 

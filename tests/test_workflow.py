@@ -394,10 +394,10 @@ def test_seed_example_file_runs_with_text_and_cross_attention(tmp_path):
 
 def test_emotion2vec_and_token_sequences_feed_cross_attention(tmp_path):
     pytest.importorskip("funasr")
-    from xcorpus.features import emotion2vec
+    from xcorpus import testing
 
-    model = emotion2vec.write_random_model(
-        tmp_path / "e2v_tiny", emotion2vec.random_model_config(32, 2, 2, 1, 16)
+    model = testing.write_random_model(
+        tmp_path / "e2v_tiny", testing.random_model_config(32, 2, 2, 1, 16)
     )
     corpora = {c: {"root": f"results/demo/{c}", "demo": True} for c in ("IEMO", "MSPP")}
     e2v = {"backend": "emotion2vec", "model": str(model), "layer": [0, 1], "shards": 2}
