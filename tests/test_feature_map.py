@@ -7,7 +7,8 @@ from conftest import schema_experiment
 from test_train import make_world
 
 from xcorpus import feature_map
-from xcorpus.feature_map import PanelSpec, as_model_sees, embed, panel, panel_plan, sample
+from xcorpus.feature_map import PanelSpec, as_model_sees, embed, panel, sample
+from xcorpus.feature_map_plan import EXPERIMENT_KEYS, mapped_feature_sets, panel_plan
 from xcorpus.plots import feature_map as draw
 from xcorpus.train.data import load_data
 from xcorpus.train.normalise import normalise, statistics
@@ -110,9 +111,9 @@ def test_the_plan_has_the_raw_features_then_each_normalisation_used():
         ("train (as in a)", "train", "a"),
         ("speaker (as in b)", "speaker", "b"),
     ]
-    assert set(plan[0]["experiment"]) == {*feature_map.EXPERIMENT_KEYS, "task"}
+    assert set(plan[0]["experiment"]) == {*EXPERIMENT_KEYS, "task"}
     assert plan[0]["experiment"]["task"] == "categorical"
     assert [c["method"] for c in panel_plan(experiments, "minilm")] == ["none", "corpus"]
-    assert feature_map.mapped_feature_sets(experiments) == ["egemaps", "minilm"]
+    assert mapped_feature_sets(experiments) == ["egemaps", "minilm"]
     with pytest.raises(ValueError, match="no cross-corpus experiment reads feature set x"):
         panel_plan(experiments, "x")

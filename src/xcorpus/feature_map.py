@@ -26,20 +26,11 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
-from xcorpus.config import modalities
 from xcorpus.train.data import Data, Split, load_data
 from xcorpus.train.normalise import map_splits, model_statistics, normalise
 
 TSNE_MAX = 2000
 SEED = 0
-# What a panel's load_data and normalise read of its experiment (so other keys never rerun it).
-EXPERIMENT_KEYS = (
-    "name",
-    "train_dataset",
-    "test_datasets",
-    "fusion_type",
-    "min_speaker_utterances",
-)
 
 
 @dataclass(frozen=True)
@@ -68,43 +59,6 @@ class Panel:
     corpus: np.ndarray
     label: np.ndarray  # class index
     embedding: str  # t-SNE | PCA
-
-
-def mapped_feature_sets(experiments: list[dict]) -> list[str]:
-    """Feature sets a cross-corpus experiment reads, in first-use order: those with a map."""
-    sets = [name for exp in experiments for _, name in _inputs(exp)]
-    return list(dict.fromkeys(sets))
-
-
-def panel_plan(experiments: list[dict], feature_set: str) -> list[dict]:
-    """The map's columns: the features as extracted (read through the first experiment using
-    the set), then each feature_normalisation the experiments using it apply (`none` aside,
-    which is the first column), each through the first experiment applying it. Each column:
-    title, method, modality and the experiment's keys load_data and normalise read."""
-    users = [(exp, m) for exp in experiments for m, name in _inputs(exp) if name == feature_set]
-    if not users:
-        raise ValueError(f"no cross-corpus experiment reads feature set {feature_set}")
-    first, modality = users[0]
-    plan = [_column("as extracted", "none", first, modality)]
-    for exp, modality in users:
-        method = exp["feature_normalisation"]
-        if method != "none" and method not in [c["method"] for c in plan]:
-            plan.append(_column(f"{method} (as in {exp['name']})", method, exp, modality))
-    return plan
-
-
-def _inputs(exp: dict) -> list[tuple[str, str]]:
-    """(modality, feature set) pairs a cross-corpus experiment reads; none for LOSO only."""
-    if exp["evaluation_mode"] == "loso":
-        return []
-    return [(m, exp[f"{m}_features"]) for m in modalities(exp)]
-
-
-def _column(title: str, method: str, exp: dict, modality: str) -> dict:
-    # Read as a categorical task: a map of the features keeps every labelled utterance, also
-    # those a dimensional experiment would leave out of training for want of V/A/D.
-    keys = {k: exp[k] for k in EXPERIMENT_KEYS} | {"task": "categorical"}
-    return {"title": title, "method": method, "modality": modality, "experiment": keys}
 
 
 def as_model_sees(data: Data, modality: str, method: str, min_speaker_utterances: int) -> Data:

@@ -28,7 +28,7 @@ from xcorpus.corpora import CORPORA
 from xcorpus.corpora.sources import fingerprint
 from xcorpus.corpora.test_lists import list_path
 from xcorpus.difficulty import METHODS
-from xcorpus.feature_map import mapped_feature_sets, panel_plan
+from xcorpus.feature_map_plan import mapped_feature_sets, panel_plan
 from xcorpus.leakage import report_corpora
 from xcorpus.runner import select
 from xcorpus.sweeps import expand_sweeps, with_origin
@@ -453,7 +453,7 @@ def final_outputs():
 
 
 def feature_map_panels(wildcards):
-    """The map's columns (xcorpus.feature_map.panel_plan), each with the files it reads."""
+    """The map's columns (xcorpus.feature_map_plan.panel_plan), each with the files it reads."""
     plan = panel_plan([EXPERIMENTS[name] for name in RUN], wildcards.features)
     for column in plan:
         exp = column["experiment"]
