@@ -226,9 +226,9 @@ def _run(
     experiment: dict, seed: int, data: Data, out_dir: Path, resume: Path, extra: dict | None = None
 ) -> dict:
     """Fit, select the best epoch (a classical classifier: its hyperparameters,
-    xcorpus.train.classical) on validation UAR, evaluate it once on validation, the test
-    corpora and the in-corpus tests, write the outputs (metrics with `extra` keys), then drop
-    the resume state."""
+    xcorpus.train.classical) on the validation selection metric (UAR, or CCC for a V/A/D
+    task), evaluate it once on validation, the test corpora and the in-corpus tests, write the
+    outputs (metrics with `extra` keys), then drop the resume state."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data, normalisation = normalise(
         data, experiment["feature_normalisation"], experiment["min_speaker_utterances"]
@@ -248,7 +248,7 @@ def _run(
             "best_epoch": None,
             "classifier": fitted.record,
         }
-    train, val = data.train.to(device), data.val.to(device)
+    val = data.val.to(device)
 
     task = experiment["task"]
     val_metrics, val_predictions = evaluate(model, val, "val", task)
@@ -268,7 +268,7 @@ def _run(
         "in_corpus": {c: m for c, (m, _) in heldout.items()},
         "unrated": unrated_reasons(experiment, data),
         "n": {
-            "train": len(train),
+            "train": len(data.train),
             "train_unscored": data.unscored,
             "train_unrated": data.unrated,
             "validation": len(val),
