@@ -201,7 +201,7 @@ def timed_index(corpus: str, root: str) -> tuple[float, float, float, int, float
     """(seconds, peak RSS in MiB, its growth over the imports in MiB, kept rows) of indexing
     `root`, and the seconds of its sources fingerprint, which every Snakemake start takes; run
     in a fresh process so that the peak is this run's alone."""
-    from xcorpus.corpora import index_corpus
+    from xcorpus.corpora.indexing import index_corpus
     from xcorpus.corpora.sources import fingerprint
 
     before_kib = _peak_kib()

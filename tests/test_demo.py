@@ -12,9 +12,9 @@ import pytest
 import soundfile as sf
 
 from xcorpus.corpora import CORPORA as LOADERS
-from xcorpus.corpora import index_corpus, read_transcripts
 from xcorpus.corpora.demo import CORPORA, DemoSettings, generate, more, write_demo
 from xcorpus.corpora.demo.design import PROFILES, VAD_PROTOTYPES, plan_corpus
+from xcorpus.corpora.indexing import index_corpus, read_transcripts
 
 SMALL = DemoSettings(seed=3, utterances=24)
 WAV_FORMAT = (16000, 1, "PCM_16", "WAV")

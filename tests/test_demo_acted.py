@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from xcorpus.corpora import cremad, index_corpus, ravdess, savee, tess
+from xcorpus.corpora import cremad, ravdess, savee, tess
 from xcorpus.corpora.demo import DemoSettings, generate, write_demo
 from xcorpus.corpora.demo.acted import Takes
 from xcorpus.corpora.demo.design import ACTED, Speaker
+from xcorpus.corpora.indexing import index_corpus
 from xcorpus.corpora.sources import fingerprint
 
 SMALL = DemoSettings(seed=3, utterances=48)

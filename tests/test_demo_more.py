@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from xcorpus.audio import decode_container
-from xcorpus.corpora import index_corpus
 from xcorpus.corpora.demo import DemoSettings, generate, write_demo
 from xcorpus.corpora.demo.more import ESD_ENCODINGS
+from xcorpus.corpora.indexing import index_corpus
 from xcorpus.tables import index_metadata
 
 SMALL = DemoSettings(seed=5, utterances=40)

@@ -8,8 +8,8 @@ import pytest
 import soundfile as sf
 
 from xcorpus.cli import main
-from xcorpus.corpora import index_corpus
 from xcorpus.corpora.base import Loaded, to_tables
+from xcorpus.corpora.indexing import index_corpus
 from xcorpus.corpora.probe import check_audio
 from xcorpus.tables import INDEX_SCHEMA, read_index_metadata, write_parquet
 

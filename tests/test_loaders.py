@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from xcorpus.corpora import CORPORA, cmumosei, iemocap, index_corpus, mspimprov, msppodcast, samsemo
+from xcorpus.corpora import CORPORA, cmumosei, iemocap, mspimprov, msppodcast, samsemo
+from xcorpus.corpora.indexing import index_corpus
 from xcorpus.corpora.splits import group_by_speaker
 from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA, index_metadata
 

@@ -11,7 +11,8 @@ from conftest import SCHEMA
 from snakemake.utils import validate
 
 from xcorpus.config import ConfigError, expand_experiments, with_builtin_feature_sets
-from xcorpus.corpora import CORPORA, cremad, index_corpus, ravdess, savee, tess
+from xcorpus.corpora import CORPORA, cremad, ravdess, savee, tess
+from xcorpus.corpora.indexing import index_corpus
 from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA
 
 

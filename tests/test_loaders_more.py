@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from xcorpus.corpora import CORPORA, index_corpus, meld
+from xcorpus.corpora import CORPORA, meld
+from xcorpus.corpora.indexing import index_corpus
 from xcorpus.corpora.sources import fingerprint
 from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA, index_metadata
 

@@ -5,7 +5,8 @@ from collections import Counter
 from pathlib import Path
 
 from xcorpus import runner
-from xcorpus.corpora import CORPORA, SPLITS, index_corpus
+from xcorpus.corpora import CORPORA
+from xcorpus.corpora.indexing import SPLITS, index_corpus
 from xcorpus.features import BACKENDS, GRANULARITIES, extract_to_file
 from xcorpus.tables import INDEX_SCHEMA, index_metadata, write_csv, write_parquet
 
