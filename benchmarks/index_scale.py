@@ -206,7 +206,7 @@ def timed_index(corpus: str, root: str) -> tuple[float, float, float, int, float
 
     before_kib = _peak_kib()
     start = time.perf_counter()
-    index, _ = index_corpus(corpus, root)
+    index, _, _ = index_corpus(corpus, root)
     seconds = time.perf_counter() - start
     peak_kib = _peak_kib()
     start = time.perf_counter()

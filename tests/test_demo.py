@@ -182,7 +182,7 @@ def test_samsemo_layout(demo_root):
 @pytest.mark.parametrize("corpus", CORPORA)
 def test_loaders_read_the_generated_labels(demo_root, corpus):
     asr = demo_root / corpus / "transcripts_asr.tsv" if corpus == "MSPI" else None
-    index, rejects = index_corpus(corpus, demo_root / corpus, transcripts=asr)
+    index, rejects, _ = index_corpus(corpus, demo_root / corpus, transcripts=asr)
     texts = index.column("transcript").to_pylist()
     assert all(texts) if LOADERS[corpus].has_transcripts or asr else not any(texts)  # SAVEE
     expected = Counter(u.label for u in generate(corpus, SMALL).utterances)

@@ -110,7 +110,7 @@ def test_tess_layout(demo_root):
 @pytest.mark.parametrize("corpus", ACTED)
 def test_loader_reads_the_demo_with_only_the_planted_quirks_ignored(demo_root, corpus, caplog):
     with caplog.at_level(logging.INFO, logger="xcorpus.corpora"):
-        index, rejects = index_corpus(corpus, demo_root / corpus)
+        index, rejects, _ = index_corpus(corpus, demo_root / corpus)
     planned = generate(corpus, SMALL).utterances
     assert index.num_rows + rejects.num_rows == len(planned)
     assert not [r for r in rejects.to_pylist() if not r["reason"].startswith(("label ", "song"))]

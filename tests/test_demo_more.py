@@ -28,7 +28,7 @@ def planned(corpus: str) -> Counter:
 
 def test_meld_demo(demo_root):
     root = demo_root / "MELD" / "MELD.Raw"
-    index, rejects = index_corpus("MELD", demo_root / "MELD")
+    index, rejects, _ = index_corpus("MELD", demo_root / "MELD")
     plan = planned("MELD")
     assert Counter(index.column("label").to_pylist()) == plan - Counter({None: plan[None]})
     reasons = Counter(r["reason"].split(" /")[0].split(":")[0] for r in rejects.to_pylist())
@@ -65,7 +65,7 @@ def _dropped(corpus: str) -> Counter:
 
 def test_emodb_demo(demo_root):
     root = demo_root / "EMODB"
-    index, rejects = index_corpus("EMODB", root)
+    index, rejects, _ = index_corpus("EMODB", root)
     assert len(index) == SMALL.utterances
     assert Counter(r["raw_label"] for r in rejects.to_pylist()) == _dropped("EMODB")
     rates = (root / "erkennung.txt").read_bytes().decode("latin-1")
@@ -81,7 +81,7 @@ def test_emodb_demo(demo_root):
 
 def test_esd_demo(demo_root):
     root = demo_root / "ESD" / "Emotion Speech Dataset"
-    index, rejects = index_corpus("ESD", demo_root / "ESD")
+    index, rejects, _ = index_corpus("ESD", demo_root / "ESD")
     assert len(index) == SMALL.utterances
     assert {r["raw_label"] for r in rejects.to_pylist()} == {"Surprise"}
     for text_file in root.glob("*/*.txt"):

@@ -11,7 +11,7 @@ from xcorpus.cli import main
 from xcorpus.corpora.base import Loaded, to_tables
 from xcorpus.corpora.indexing import index_corpus
 from xcorpus.corpora.probe import check_audio
-from xcorpus.tables import INDEX_SCHEMA, read_index_metadata, write_parquet
+from xcorpus.tables import INDEX_SCHEMA, RATED_SCHEMA, read_index_metadata, write_parquet
 
 HEADER = "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set\n"
 
@@ -56,7 +56,7 @@ def mspp(tmp_path: Path) -> Path:
 
 
 def test_audio_rejects_and_header_columns(mspp: Path) -> None:
-    index, rejects = index_corpus("MSPP", mspp)
+    index, rejects, _ = index_corpus("MSPP", mspp)
     rows = {r["utt_id"]: r for r in index.to_pylist()}
     assert set(rows) == {"ok_mono", "ok_stereo"}
     assert (rows["ok_mono"]["sample_rate"], rows["ok_mono"]["channels"]) == (16000, 1)
@@ -186,7 +186,7 @@ def test_zero_usable_is_an_error(tmp_path: Path) -> None:
 
 
 def test_metadata_round_trip(mspp: Path, tmp_path: Path) -> None:
-    index, _ = index_corpus("MSPP", mspp)
+    index, _, _ = index_corpus("MSPP", mspp)
     path = tmp_path / "out" / "MSPP.parquet"
     write_parquet(index, path, INDEX_SCHEMA)
     assert read_index_metadata(path) == {
@@ -218,3 +218,18 @@ def test_cli_index_prints_summary(mspp: Path, tmp_path: Path, capsys) -> None:
     assert "splits: dev 1, train 1" in printed
     assert "rejected 1: no majority label" in printed
     assert read_index_metadata(out)["kept"] == 2
+
+
+def test_cli_index_writes_the_rated_table(mspp: Path, tmp_path: Path, capsys) -> None:
+    write_wav(mspp / "Audios" / "nomajority.wav")
+    out, rated = tmp_path / "MSPP.parquet", tmp_path / "MSPP.rated.parquet"
+    rejects = tmp_path / "MSPP.rejects.csv"
+    paths = ["--out", str(out), "--rejects", str(rejects), "--rated", str(rated)]
+    main(["index", "MSPP", str(mspp), *paths])
+    printed = capsys.readouterr().out
+    assert "rated on V/A/D among the rejected for their category: 1 " in printed
+    table = pq.read_table(rated)
+    assert table.schema == RATED_SCHEMA
+    assert table.column("utt_id").to_pylist() == ["nomajority"]
+    assert table.column("raw_label").to_pylist() == ["X"]
+    assert table.column("label").to_pylist() == [None]

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 import soundfile as sf
 
 from xcorpus.corpora import CORPORA, cmumosei, iemocap, mspimprov, msppodcast, samsemo
 from xcorpus.corpora.indexing import index_corpus
 from xcorpus.corpora.splits import group_by_speaker
-from xcorpus.tables import INDEX_SCHEMA, REJECTS_SCHEMA, index_metadata
+from xcorpus.tables import INDEX_SCHEMA, RATED_SCHEMA, REJECTS_SCHEMA, index_metadata
 
 
 def write_wav(path: Path, seconds: float = 0.1) -> None:
@@ -705,7 +706,7 @@ def test_mspp_malformed_rows_are_rejected_and_reading_goes_on(tmp_path: Path) ->
     lines[5] = "MSP-PODCAST_0200_0002.wav,U,5.0,4.0,4.0,88,Female,Test9"  # line 6
     lines[6] = ",F,4.5,2.0,2.0,88,Female,Test2"  # line 7: no FileName
     path.write_text("\n".join(lines) + "\n")
-    index, rejects = index_corpus("MSPP", tmp_path)  # the accounting check passes too
+    index, rejects, _ = index_corpus("MSPP", tmp_path)  # the accounting check passes too
     kept = {r["utt_id"] for r in mspp_expected(tmp_path)}
     kept -= {"MSP-PODCAST_0153_0413", "MSP-PODCAST_0200_0001"}
     assert set(index.column("utt_id").to_pylist()) == kept
@@ -1267,7 +1268,7 @@ def test_samsemo_malformed_rows_are_rejected_and_reading_goes_on(tmp_path: Path)
     lines[6] = lines[6].replace("sadness", "melancholy", 1)  # line 7: unknown annotator emotion
     lines[7] = "\t" + lines[7].split("\t", 1)[1]  # line 8: no utterance_id
     path.write_text("\n".join(lines) + "\n", encoding="utf-16")
-    index, rejects = index_corpus("SAMSEMO", tmp_path)  # the accounting check passes too
+    index, rejects, _ = index_corpus("SAMSEMO", tmp_path)  # the accounting check passes too
     assert index.column("utt_id").to_pylist() == ["q7kd2m4xzp_3"]
     malformed = [r for r in rejects.to_pylist() if r["reason"].startswith("malformed")]
     assert sorted(malformed, key=lambda r: r["source"]) == [
@@ -1279,8 +1280,8 @@ def test_samsemo_malformed_rows_are_rejected_and_reading_goes_on(tmp_path: Path)
 
 def test_samsemo_splits_grouped_by_video(tmp_path: Path) -> None:
     make_samsemo(tmp_path)
-    official, _ = index_corpus("SAMSEMO", tmp_path)
-    grouped, _ = index_corpus("SAMSEMO", tmp_path, splits="speaker")
+    official, _, _ = index_corpus("SAMSEMO", tmp_path)
+    grouped, _, _ = index_corpus("SAMSEMO", tmp_path, splits="speaker")
     split_of = dict(zip(*grouped.select(["utt_id", "split"]).to_pydict().values(), strict=True))
     # q7kd2m4xzp_3 (train) and q7kd2m4xzp_5 (test) share their video: now in one split
     assert split_of["q7kd2m4xzp_3"] == split_of["q7kd2m4xzp_5"] is not None
@@ -1347,7 +1348,7 @@ def test_index_corpus_tables(tmp_path: Path, name: str) -> None:
     root = tmp_path / name
     root.mkdir()
     make(root)
-    index, rejects = index_corpus(name, root)
+    index, rejects, _ = index_corpus(name, root)
     assert index.schema == INDEX_SCHEMA
     assert rejects.schema == REJECTS_SCHEMA
     assert index.num_rows + rejects.num_rows == total
@@ -1372,7 +1373,7 @@ def test_index_corpus_tables(tmp_path: Path, name: str) -> None:
 def test_index_corpus_relative_root_gives_absolute_paths(tmp_path, monkeypatch) -> None:
     make_mspi(tmp_path / "mspi")
     monkeypatch.chdir(tmp_path)
-    index, _ = index_corpus("MSPI", "mspi")
+    index, _, _ = index_corpus("MSPI", "mspi")
     assert all(Path(p).is_absolute() for p in index["audio_path"].to_pylist())
 
 
@@ -1418,7 +1419,7 @@ def test_iemo_bom_before_the_first_summary_line_keeps_its_utterance(tmp_path: Pa
     make_iemo(tmp_path)
     path = tmp_path / IEMO_S1_SRC
     path.write_text("\ufeff" + IEMO_S1_EVAL.removeprefix(IEMO_HEADER), encoding="utf-8")
-    index, rejects = index_corpus("IEMO", tmp_path)
+    index, rejects, _ = index_corpus("IEMO", tmp_path)
     (first,) = [r for r in index.to_pylist() if r["utt_id"] == "Ses01F_impro01_F000"]
     assert (first["label"], first["n_raters"], first["transcript"]) == ("neutral", 1, "Excuse me.")
     assert not [r for r in rejects.to_pylist() if r["reason"].startswith("malformed")]
@@ -1428,7 +1429,7 @@ def test_transcripts_file_with_a_byte_order_mark(tmp_path: Path) -> None:
     make_mspi(tmp_path / "mspi")
     tsv = tmp_path / "asr.tsv"
     tsv.write_text("\ufeffutt_id\ttranscript\nMSP-IMPROV-S01A-F01-S-FM01\thello\n", "utf-8")
-    index, _ = index_corpus("MSPI", tmp_path / "mspi", transcripts=tsv)
+    index, _, _ = index_corpus("MSPI", tmp_path / "mspi", transcripts=tsv)
     texts = dict(zip(index["utt_id"].to_pylist(), index["transcript"].to_pylist(), strict=True))
     assert texts["MSP-IMPROV-S01A-F01-S-FM01"] == "hello"
 
@@ -1438,10 +1439,10 @@ def test_every_loader_gets_the_audio_checks(tmp_path: Path, name: str) -> None:
     """Silence is rejected for every corpus, through index_corpus's shared check."""
     make, total = MAKERS[name]
     make(tmp_path)
-    index, _ = index_corpus(name, tmp_path)
+    index, _, _ = index_corpus(name, tmp_path)
     first = index.to_pylist()[0]
     sf.write(first["audio_path"], np.zeros(sf.info(first["audio_path"]).frames), 16000)
-    index, rejects = index_corpus(name, tmp_path)
+    index, rejects, _ = index_corpus(name, tmp_path)
     reasons = {r["utt_id"]: r["reason"] for r in rejects.to_pylist()}
     if first["start_s"] is None:  # a whole file: only its utterance
         assert reasons[first["utt_id"]] == f"silent audio {first['audio_path']}"
@@ -1449,3 +1450,113 @@ def test_every_loader_gets_the_audio_checks(tmp_path: Path, name: str) -> None:
         assert f"silent audio {first['audio_path']}" in reasons.values()
     assert index.num_rows + rejects.num_rows == total
     assert first["utt_id"] not in index.column("utt_id").to_pylist()
+
+
+# ---------------------------------------------------------------------------------------------
+# Rated rows: rejected for their category, kept aside for dimensional_all_rated
+
+
+def test_rated_rows_are_the_category_rejects_with_vad_and_audio(tmp_path: Path) -> None:
+    """IEMO's fru with audio is rated; its xxx has no wav, so only its category reject exists;
+    MSPP's six out-of-class and no-majority rows are rated, its N without audio is not; MSPI's
+    O gets a wav here and is rated, its X has none. Rejects are unchanged by any of it."""
+    make_iemo(tmp_path / "iemo")
+    iemo = iemocap.load(tmp_path / "iemo")
+    wav = tmp_path / "iemo/Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_M001.wav"
+    assert iemo.rated == [
+        row(
+            "Ses01F_impro01_M001",
+            wav,
+            None,
+            "fru",
+            "Ses01_M",
+            gender="M",
+            session=1,
+            valence=2.5,
+            arousal=3.5,
+            dominance=3.5,
+            transcript="Do you have your forms?",
+            **stats("improvised", None, None, None),
+        )
+    ]
+    make_mspi(tmp_path / "mspi")
+    o_wav = tmp_path / "mspi/Audio/session4/S04A/S/MSP-IMPROV-S04A-F01-S-FM02.wav"
+    write_wav(o_wav)
+    mspi = mspimprov.load(tmp_path / "mspi")
+    assert mspi.rated == [
+        row(
+            "MSP-IMPROV-S04A-F01-S-FM02",
+            o_wav,
+            None,
+            "O",
+            "F01",
+            gender="F",
+            session=1,
+            valence=3.0,
+            arousal=3.0,
+            dominance=3.0,
+            **stats("S", 1, 1.0, None),
+        )
+    ]
+    assert [r["utt_id"] for r in mspi.rejects][:2] == [
+        "MSP-IMPROV-S04A-F01-S-FM02",
+        "MSP-IMPROV-S05H-M01-P-MF04",
+    ]
+    make_mspp(tmp_path / "mspp")
+    mspp = msppodcast.load(tmp_path / "mspp")
+    assert by_id(mspp.rejects) == mspp_rejects(tmp_path / "mspp", "Labels/labels_consensus.csv")
+    vad = {
+        r["utt_id"]: (r["raw_label"], r["split"], r["valence"], r["arousal"]) for r in mspp.rated
+    }
+    assert vad == {
+        "MSP-PODCAST_0200_0002": ("U", "test2", 4.0, 5.0),
+        "MSP-PODCAST_0200_0003": ("F", "test2", 2.0, 4.5),
+        "MSP-PODCAST_0200_0004": ("D", "test2", 2.0, 4.0),
+        "MSP-PODCAST_0200_0005": ("C", "test2", 2.5, 3.5),
+        "MSP-PODCAST_0200_0006": ("O", "test2", 3.0, 3.0),
+        "MSP-PODCAST_2210_0047": ("X", "dev", 3.857143, 4.0),
+    }
+    assert all(r["label"] is None for r in mspp.rated)
+
+
+def test_index_corpus_rated_table(tmp_path: Path) -> None:
+    """The rated table holds the rated rows that pass the audio check, in RATED_SCHEMA with a
+    null label; the footer counts them and those left out for their audio; corpora without
+    V/A/D give an empty table and no footer entry."""
+    make_mspp(tmp_path / "mspp")
+    silent = tmp_path / "mspp/Audios/MSP-PODCAST_0200_0006.wav"
+    sf.write(silent, np.zeros(16000), 16000, subtype="PCM_16")
+    index, rejects, rated = index_corpus("MSPP", tmp_path / "mspp")
+    assert rated.schema == RATED_SCHEMA
+    assert rated.column("utt_id").to_pylist() == [
+        "MSP-PODCAST_0200_0002",
+        "MSP-PODCAST_0200_0003",
+        "MSP-PODCAST_0200_0004",
+        "MSP-PODCAST_0200_0005",
+        "MSP-PODCAST_2210_0047",
+    ]
+    assert rated.column("label").null_count == rated.num_rows
+    assert set(rated.column("corpus").to_pylist()) == {"MSPP"}
+    assert rated.column("sample_rate").to_pylist() == [16000] * 5
+    assert not set(rated.column("utt_id").to_pylist()) & set(index.column("utt_id").to_pylist())
+    assert set(rated.column("utt_id").to_pylist()) < set(rejects.column("utt_id").to_pylist())
+    assert index_metadata(index.schema)["rated"] == {"kept": 5, "audio_failed": 1}
+    (tmp_path / "mosei").mkdir()
+    make_cmumosei(tmp_path / "mosei")
+    index, _, rated = index_corpus("CMUMOSEI", tmp_path / "mosei")
+    assert rated.num_rows == 0 and rated.schema == RATED_SCHEMA
+    assert "rated" not in index_metadata(index.schema)
+
+
+def test_rated_rows_follow_their_speakers_regrouped_split(tmp_path: Path) -> None:
+    """Under splits: speaker a rated row takes the split its speaker was regrouped into; a
+    speaker with no split in the index gets none."""
+    make_mspp(tmp_path)
+    index, _, rated = index_corpus("MSPP", tmp_path, splits="speaker")
+    placed = dict(zip(index["speaker"].to_pylist(), index["split"].to_pylist(), strict=True))
+    for speaker, split in zip(
+        rated["speaker"].to_pylist(), rated["split"].to_pylist(), strict=True
+    ):
+        assert split == placed.get(speaker), speaker
+    assert "unknown:MSP-PODCAST_2210_0047" not in placed
+    assert rated.filter(pc.field("speaker") == "88")["split"].to_pylist() == [placed["88"]] * 5

@@ -295,7 +295,7 @@ def test_cremad_agreement_ranks_for_the_agreement_difficulty(tmp_path: Path) -> 
     from xcorpus.difficulty import score_agreement
 
     make_cremad(tmp_path)
-    index, _ = index_corpus("CREMAD", tmp_path)
+    index, _, _ = index_corpus("CREMAD", tmp_path)
     scores, unscored = score_agreement(index)
     difficulty = dict(
         zip(*scores.select(["utt_id", "difficulty"]).to_pydict().values(), strict=True)
@@ -437,7 +437,7 @@ def test_ravdess_rows_and_rejects(tmp_path: Path) -> None:
 
 def test_ravdess_index_records_rate_and_channels(tmp_path: Path) -> None:
     make_ravdess(tmp_path)
-    index, rejects = index_corpus("RAVDESS", tmp_path)
+    index, rejects, _ = index_corpus("RAVDESS", tmp_path)
     formats = {r["utt_id"]: (r["sample_rate"], r["channels"]) for r in index.to_pylist()}
     assert formats == {
         "03-01-01-01-01-01-01": (48000, 1),
@@ -631,7 +631,7 @@ def test_tess_kaggle_copy(tmp_path: Path) -> None:
         f"tess toronto emotional speech set data/{top}/OAF_Sad/OAF_bar_sad.wav "
         f"(identical copy of {top}/OAF_Sad/OAF_bar_sad.wav)",
     ]
-    index, _ = index_corpus("TESS", tmp_path)
+    index, _, _ = index_corpus("TESS", tmp_path)
     rates = dict(zip(*index.select(["utt_id", "sample_rate"]).to_pydict().values(), strict=True))
     assert rates == {"OAF_bar_sad": 96000, "OAF_cab_angry": 24414, "YAF_bean_neutral": 24414}
 
@@ -660,7 +660,7 @@ def test_registry_specs() -> None:
 def test_index_corpus_tables(tmp_path: Path, name: str) -> None:
     make, total, filled = MAKERS[name]
     make(tmp_path)
-    index, rejects = index_corpus(name, tmp_path)
+    index, rejects, _ = index_corpus(name, tmp_path)
     assert index.schema == INDEX_SCHEMA and rejects.schema == REJECTS_SCHEMA
     assert index.num_rows + rejects.num_rows == total
     assert set(index.column("corpus").to_pylist()) == {name}
@@ -676,11 +676,11 @@ def test_index_corpus_tables(tmp_path: Path, name: str) -> None:
 def test_every_acted_loader_gets_the_audio_checks(tmp_path: Path, name: str) -> None:
     make, total, _ = MAKERS[name]
     make(tmp_path)
-    index, _ = index_corpus(name, tmp_path)
+    index, _, _ = index_corpus(name, tmp_path)
     first = index.to_pylist()[-1]  # a file without copies, whose silence rejects it alone
     info = sf.info(first["audio_path"])
     sf.write(first["audio_path"], np.zeros((info.frames, info.channels)), info.samplerate)
-    index, rejects = index_corpus(name, tmp_path)
+    index, rejects, _ = index_corpus(name, tmp_path)
     reasons = [r["reason"] for r in rejects.to_pylist() if r["utt_id"] == first["utt_id"]]
     assert f"silent audio {first['audio_path']}" in reasons
     assert index.num_rows + rejects.num_rows == total

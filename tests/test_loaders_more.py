@@ -105,7 +105,7 @@ def make_emodb(root: Path) -> None:
 
 def test_emodb_rows_and_rejects(tmp_path: Path) -> None:
     make_emodb(tmp_path)
-    index, rejects = index_corpus("EMODB", tmp_path)
+    index, rejects, _ = index_corpus("EMODB", tmp_path)
     wav = tmp_path / "download" / "wav"
     a01 = "Der Lappen liegt auf dem Eisschrank."
     assert projected(index) == [
@@ -152,7 +152,7 @@ def test_emodb_audformat_copy_gives_confidences(tmp_path: Path) -> None:
     test = header + "wav/13a02Nb.wav,neutral,0.7\n"
     (tmp_path / "db.emotion.categories.test.gold_standard.csv").write_text(test, "utf-8")
     (tmp_path / "db.files.csv").write_text("file,duration\nwav/12b03Wc.wav,0.1\n", "utf-8")
-    index, rejects = index_corpus("EMODB", tmp_path)
+    index, rejects, _ = index_corpus("EMODB", tmp_path)
     rows = {r["utt_id"]: (r["label"], r["agreement"], r["split"]) for r in index.to_pylist()}
     assert rows == {"12b03Wc": ("angry", 0.95, None), "13a02Nb": ("neutral", 0.7, None)}
     assert [(r["utt_id"], r["reason"]) for r in rejects.to_pylist()] == [
@@ -225,7 +225,7 @@ def make_esd(root: Path) -> None:
 
 def test_esd_rows_and_rejects(tmp_path: Path) -> None:
     make_esd(tmp_path)
-    index, rejects = index_corpus("ESD", tmp_path)
+    index, rejects, _ = index_corpus("ESD", tmp_path)
     base = tmp_path / "Emotion Speech Dataset"
     kite = "The red kite circled over the quiet field."
     assert projected(index) == [
@@ -267,7 +267,7 @@ def test_esd_malformed_line_without_a_file_is_its_own_reject(tmp_path: Path) -> 
     (tmp_path / "0012").mkdir()
     (tmp_path / "0012" / "0012.txt").write_text("0012_000001\tHello.\tNeutral\n0012_000002\tBye.\n")
     write_wav(tmp_path / "0012/Neutral/0012_000001.wav")
-    index, rejects = index_corpus("ESD", tmp_path)
+    index, rejects, _ = index_corpus("ESD", tmp_path)
     assert index.column("transcript").to_pylist() == ["Hello."]
     assert rejects.to_pylist() == [
         rej("0012_000002", "malformed transcript line (2 TAB-separated fields, expected 3)",
@@ -327,7 +327,7 @@ def make_meld(root: Path) -> None:
 
 def test_meld_rows_and_rejects(tmp_path: Path) -> None:
     make_meld(tmp_path)
-    index, rejects = index_corpus("MELD", tmp_path)
+    index, rejects, _ = index_corpus("MELD", tmp_path)
     base = tmp_path / "MELD.Raw"
     train = base / "train" / "train_splits"
     meld = {"language": "EN", "sample_rate": 48000}
@@ -395,7 +395,7 @@ def test_registry_specs() -> None:
 def test_tables_accounting_and_fingerprint(tmp_path: Path, name: str) -> None:
     make, total = MAKERS[name]
     make(tmp_path)
-    index, rejects = index_corpus(name, tmp_path)
+    index, rejects, _ = index_corpus(name, tmp_path)
     assert index.schema == INDEX_SCHEMA and rejects.schema == REJECTS_SCHEMA
     assert index.num_rows + rejects.num_rows == total
     before = fingerprint(name, tmp_path)
@@ -408,14 +408,14 @@ def test_tables_accounting_and_fingerprint(tmp_path: Path, name: str) -> None:
 def test_silent_audio_is_rejected(tmp_path: Path, name: str) -> None:
     make, total = MAKERS[name]
     make(tmp_path)
-    index, _ = index_corpus(name, tmp_path)
+    index, _, _ = index_corpus(name, tmp_path)
     first = index.to_pylist()[0]
     path = Path(first["audio_path"])
     if path.suffix == ".mp4":
         write_mp4(path, channels=2, freq=0.0)  # sin(0) = 0: every sample zero
     else:
         sf.write(path, np.zeros(1600), 16000)
-    index, rejects = index_corpus(name, tmp_path)
+    index, rejects, _ = index_corpus(name, tmp_path)
     reasons = {r["utt_id"]: r["reason"] for r in rejects.to_pylist()}
     assert reasons[first["utt_id"]] == f"silent audio {path}"
     assert index.num_rows + rejects.num_rows == total
@@ -423,7 +423,7 @@ def test_silent_audio_is_rejected(tmp_path: Path, name: str) -> None:
 
 def test_meld_speaker_splits_regroup_main_characters(tmp_path: Path) -> None:
     make_meld(tmp_path)
-    index, _ = index_corpus("MELD", tmp_path, splits="speaker")
+    index, _, _ = index_corpus("MELD", tmp_path, splits="speaker")
     splits: dict[str, set] = {}
     for r in index.to_pylist():
         splits.setdefault(r["speaker"], set()).add(r["split"])

@@ -8,7 +8,7 @@ from xcorpus import runner
 from xcorpus.corpora import CORPORA
 from xcorpus.corpora.indexing import SPLITS, index_corpus
 from xcorpus.features import BACKENDS, GRANULARITIES, extract_to_file
-from xcorpus.tables import INDEX_SCHEMA, index_metadata, write_csv, write_parquet
+from xcorpus.tables import INDEX_SCHEMA, RATED_SCHEMA, index_metadata, write_csv, write_parquet
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -26,11 +26,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> None:
-    index, rejects = index_corpus(
+    index, rejects, rated = index_corpus(
         args.corpus, args.root, transcripts=args.transcripts, splits=args.splits
     )
     write_parquet(index, args.out, INDEX_SCHEMA)
     write_csv(rejects, args.rejects)
+    if args.rated:
+        write_parquet(rated, args.rated, RATED_SCHEMA)
     meta = index_metadata(index.schema)
     print(f"{meta['corpus']}: {meta['kept']} utterances kept, {meta['rejected']} rejected")
     print(f"  root: {meta['root']}")
@@ -45,6 +47,12 @@ def cmd_index(args: argparse.Namespace) -> None:
     reasons = Counter(rejects.column("reason").to_pylist())
     for reason, n in reasons.most_common():
         print(f"  rejected {n}: {reason}")
+    if "rated" in meta:
+        rated_meta = meta["rated"]
+        print(
+            f"  rated on V/A/D among the rejected for their category: {rated_meta['kept']} "
+            f"(for dimensional_all_rated; {rated_meta['audio_failed']} left out for their audio)"
+        )
 
 
 def cmd_extract(args: argparse.Namespace) -> None:
@@ -96,6 +104,9 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("--out", required=True, help="index parquet to write")
     index.add_argument("--rejects", required=True, help="CSV of dropped utterances and why")
     index.add_argument("--transcripts", help="TSV (utt_id, transcript) replacing the corpus's")
+    index.add_argument(
+        "--rated", help="parquet of rejects rated on V/A/D (label null), for dimensional training"
+    )
     index.add_argument(
         "--splits",
         choices=SPLITS,

@@ -54,6 +54,12 @@ INDEX_SCHEMA = pa.schema(
     ]
 )
 
+# Utterances rejected for their category alone but rated on all of V/A/D (dimensional
+# training's extra rows, dimensional_all_rated): index rows whose label is null.
+RATED_SCHEMA = pa.schema(
+    [field.with_nullable(True) if field.name == "label" else field for field in INDEX_SCHEMA]
+)
+
 REJECTS_SCHEMA = pa.schema(
     [
         # Null only for a malformed entry from which no id could be read.

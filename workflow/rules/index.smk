@@ -4,6 +4,7 @@ rule index_corpus:
     output:
         index="results/corpora/{corpus}.parquet",
         rejects="results/corpora/{corpus}.rejects.csv",
+        rated="results/corpora/{corpus}.rated.parquet",
     log:
         "results/logs/index/{corpus}.log",
     conda:
@@ -15,4 +16,4 @@ rule index_corpus:
         splits=splits_option,
     shell:
         "xcorpus index {wildcards.corpus:q} {params.root:q} --out {output.index:q}"
-        " --rejects {output.rejects:q} {params.transcripts} {params.splits} > {log:q} 2>&1"
+        " --rejects {output.rejects:q} --rated {output.rated:q} {params.transcripts} {params.splits} > {log:q} 2>&1"

@@ -42,6 +42,10 @@ class Loaded:
     # Files found that define no utterance (AppleDouble `._*`, names outside the corpus's file
     # grammar, identical second copies, clips no label row names), with why: for the log.
     ignored: list[str] = field(default_factory=list)
+    # Rejected for their category alone (outside the four classes, or no majority) yet rated on
+    # all of V/A/D, with their audio: index rows with label None, which dimensional training
+    # can use (dimensional_all_rated). They stay rejects: the index holds the four classes.
+    rated: list[dict] = field(default_factory=list)
 
     def reject(
         self, utt_id: str | None, reason: str, raw_label: str | None, source: str | None
@@ -68,6 +72,12 @@ class Loaded:
             return True
         self.seen[utt_id] = source
         return False
+
+    def rate(self, row: dict) -> None:
+        """Keep `row` (label None, its category rejected) among the rated ones if it carries
+        all of V/A/D."""
+        if all(row[d] is not None for d in ("valence", "arousal", "dominance")):
+            self.rated.append(row)
 
     def label(
         self, utt_id: str, code: str, labels: dict[str, str], no_majority: str, source: str

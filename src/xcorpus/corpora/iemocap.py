@@ -283,17 +283,17 @@ def load(root: Path) -> Loaded:
                 )
                 continue
             label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
-            if label is None:
-                continue
             dialog = utt_id.rsplit("_", 1)[0]
             audio = session_dir / "sentences" / "wav" / dialog / f"{utt_id}.wav"
             if not audio.is_file():
-                loaded.reject(utt_id, f"no audio file at {audio}", code, source)
+                if label is not None:
+                    loaded.reject(utt_id, f"no audio file at {audio}", code, source)
                 continue
             id_match = UTT_ID_RE.match(utt_id)
             assert id_match is not None  # checked in _parse_label_file
             session, letter = id_match.group(1), id_match.group(3)
-            loaded.rows.append(
+            keep = loaded.rate if label is None else loaded.rows.append
+            keep(
                 {
                     "utt_id": utt_id,
                     "audio_path": str(audio),

@@ -5,24 +5,34 @@ import csv
 import os
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 
 from xcorpus.corpora import CORPORA
-from xcorpus.corpora.base import TEXT_ENCODING, to_tables
+from xcorpus.corpora.base import TEXT_ENCODING, Loaded, to_tables
 from xcorpus.corpora.probe import check_audio
 from xcorpus.corpora.splits import group_by_speaker
-from xcorpus.tables import with_index_metadata
+from xcorpus.tables import RATED_SCHEMA, with_index_metadata
 
 SPLITS = ("official", "speaker")
 # Ignored files named in the index footer (and so in the indexing log); the rest are counted.
 IGNORED_SHOWN = 20
 
 
+class Indexed(NamedTuple):
+    """What indexing a corpus writes: the four-class index, the rejects, and the rejects that
+    are rated on V/A/D (RATED_SCHEMA, label null) for dimensional_all_rated."""
+
+    index: pa.Table
+    rejects: pa.Table
+    rated: pa.Table
+
+
 def index_corpus(
     name: str, root: str | Path, transcripts: str | Path | None = None, splits: str = "official"
-) -> tuple[pa.Table, pa.Table]:
-    """Read corpus `name` from `root` into its (index, rejects) tables.
+) -> Indexed:
+    """Read corpus `name` from `root` into its index, rejects and rated tables.
 
     `splits` "speaker" regroups the official splits so no speaker is in two of them
     (xcorpus.corpora.splits; for SAMSEMO, whose official splits share source videos).
@@ -32,6 +42,12 @@ def index_corpus(
     Audio is checked here, once for every loader (see probe.check_audio). The index
     carries its summary (xcorpus.tables.index_metadata) in its schema metadata. A corpus with
     no usable utterance is a ValueError: it almost always means a wrong root or layout.
+
+    The rated table holds the utterances rejected for their category alone that carry all of
+    V/A/D (corpora.base.Loaded.rated), with the same transcripts, audio check and split
+    regrouping as the index: a rated utterance whose audio fails the check is left out of it
+    (and counted in the footer), and under `splits` "speaker" it takes its speaker's regrouped
+    split, or none when that speaker has no split in the index.
     """
     if name not in CORPORA:
         raise ValueError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}")
@@ -43,11 +59,16 @@ def index_corpus(
     loaded = CORPORA[name].load(root)
     if transcripts is not None:
         texts = read_transcripts(Path(transcripts))
-        for row in loaded.rows:
+        for row in [*loaded.rows, *loaded.rated]:
             row["transcript"] = texts.get(row["utt_id"])
     check_audio(loaded)
+    rated = Loaded(rows=loaded.rated)
+    check_audio(rated)  # its failures are rejects already, under their category
     if splits == "speaker":  # after the audio check, so the split sizes count kept rows only
-        group_by_speaker(loaded.rows, name)
+        placed = group_by_speaker(loaded.rows, name)
+        for row in rated.rows:
+            if row["split"] is not None:
+                row["split"] = placed.get(row["speaker"])
         loaded.variant += " + splits grouped by speaker"
     index, rejects = to_tables(loaded, name)
     if index.num_rows == 0:
@@ -59,7 +80,17 @@ def index_corpus(
     if loaded.ignored:  # only loaders that search for files by name have any
         shown = sorted(loaded.ignored)
         metadata["ignored"] = {"count": len(shown), "examples": shown[:IGNORED_SHOWN]}
-    return with_index_metadata(index, metadata), rejects
+    if loaded.rated:  # only loaders of rated corpora keep any
+        metadata["rated"] = {"kept": len(rated.rows), "audio_failed": len(rated.rejects)}
+    return Indexed(with_index_metadata(index, metadata), rejects, rated_table(rated.rows, name))
+
+
+def rated_table(rows: list[dict], corpus: str) -> pa.Table:
+    """The rated rows (label None) as a RATED_SCHEMA table sorted by utt_id."""
+    rows = sorted(rows, key=lambda r: r["utt_id"])
+    columns = {name: [r.get(name) for r in rows] for name in RATED_SCHEMA.names}
+    columns["corpus"] = [corpus] * len(rows)
+    return pa.Table.from_pydict(columns, schema=RATED_SCHEMA)
 
 
 def summary(name: str, root: Path, variant: str, index: pa.Table, rejects: pa.Table) -> dict:

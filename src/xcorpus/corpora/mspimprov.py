@@ -175,14 +175,14 @@ def load(root: Path) -> Loaded:
             loaded.reject(utt_id, f"malformed rater line at {block.malformed}", code, source)
             continue
         label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
-        if label is None:
-            continue
         if utt_id not in audio:
-            loaded.reject(utt_id, f"no audio file at **/{utt_id}.wav", code, source)
+            if label is not None:
+                loaded.reject(utt_id, f"no audio file at **/{utt_id}.wav", code, source)
             continue
         speaker, condition = utt_id.split("-")[3:5]
         arousal, valence, dominance = (_value(match.group(i)) for i in (3, 4, 5))
-        loaded.rows.append(
+        keep = loaded.rate if label is None else loaded.rows.append
+        keep(
             {
                 "utt_id": utt_id,
                 "audio_path": str(audio[utt_id]),

@@ -325,17 +325,18 @@ def load(root: Path) -> Loaded:
         if rec["split"] == "dev":
             dev_names.add(rec["split_name"])
         label = loaded.label(utt_id, code, LABELS, NO_MAJORITY, source)
-        if label is None:
-            continue
         if utt_id in bad_detail:
-            reason, where = bad_detail[utt_id]
-            loaded.reject(utt_id, f"{reason} in detailed labels at {where}", code, source)
+            if label is not None:
+                reason, where = bad_detail[utt_id]
+                loaded.reject(utt_id, f"{reason} in detailed labels at {where}", code, source)
             continue
         audio = root / "Audios" / f"{utt_id}.wav"
         if not audio.is_file():
-            loaded.reject(utt_id, f"no audio file at {audio}", code, source)
+            if label is not None:
+                loaded.reject(utt_id, f"no audio file at {audio}", code, source)
             continue
-        loaded.rows.append(
+        keep = loaded.rate if label is None else loaded.rows.append
+        keep(
             {
                 "utt_id": utt_id,
                 "audio_path": str(audio),

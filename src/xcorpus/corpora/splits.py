@@ -19,8 +19,9 @@ def _key(corpus: str, speaker: str) -> bytes:
     return hashlib.blake2b(f"{corpus}:{speaker}".encode(), digest_size=8).digest()
 
 
-def group_by_speaker(rows: list[dict], corpus: str) -> None:
-    """Reassign `split` of every row that has one so each speaker is in exactly one split.
+def group_by_speaker(rows: list[dict], corpus: str) -> dict[str, str]:
+    """Reassign `split` of every row that has one so each speaker is in exactly one split;
+    return speaker -> split.
 
     Speakers, in an order fixed by a hash of their names, fill the splits one after another up
     to each split's official utterance count; rows without a split keep none.
@@ -38,3 +39,4 @@ def group_by_speaker(rows: list[dict], corpus: str) -> None:
         filled += sizes[speaker]
     for row in split_rows:
         row["split"] = assigned[row["speaker"]]
+    return assigned
