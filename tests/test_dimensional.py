@@ -16,14 +16,20 @@ from test_config import checked
 from test_loop import Everything
 from test_train import make_world, run
 
-from xcorpus.config import ConfigError
+from xcorpus.config import ConfigError, compared_on
 from xcorpus.dimensional_comparisons import compare_ccc
-from xcorpus.metrics import DIMENSIONS, dimensional_metrics
+from xcorpus.metrics import DIMENSIONS, classification_metrics, dimensional_metrics
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
-from xcorpus.train import PREDICTIONS_SCHEMA
+from xcorpus.train import PREDICTIONS_SCHEMA, evaluate
 from xcorpus.train.checkpoint import Progress
-from xcorpus.train.data import Split
-from xcorpus.train.loop import TaskLoss, record_epoch
+from xcorpus.train.data import NO_CLASS, Split
+from xcorpus.train.loop import (
+    TaskLoss,
+    class_weights,
+    predict_proba,
+    record_epoch,
+    validation_uar,
+)
 from xcorpus.train.models import EmotionClassifier, ModelConfig
 
 SCALES = {"IEMO": (1.0, 5.0), "MSPI": (1.0, 5.0), "MSPP": (1.0, 7.0)}
@@ -327,3 +333,82 @@ def test_ccc_summary_prints_dashes_with_reasons_never_zero():
     assert lines[4] == "| A | IEMO+MSPI | 2 | CMUMOSEI | — | — | — | — | — |"
     assert "- — (no dimensional metric): CMUMOSEI has no V/A/D ratings." in lines
     assert lines[-1].startswith("- — in a rated split: CCC undefined for some seed")
+
+
+# dimensional_all_rated: rows without a class (NO_CLASS) train the V/A/D head only
+
+
+def unlabelled_split(n: int = 12, unlabelled: int = 4) -> Split:
+    """small_split with its last `unlabelled` rows outside the four classes (all rated)."""
+    split = small_split(n, unrated=2)
+    y = split.y.clone()
+    y[-unlabelled:] = NO_CLASS
+    return Split(split.utt_id, split.corpus, split.x, y, vad=split.vad)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "focal"])
+def test_the_class_loss_skips_rows_without_a_class(loss):
+    split, net = unlabelled_split(), model("multitask")
+    rows = torch.arange(len(split))
+    common = {"task": "multitask", "loss": loss, "class_weights": True}
+    experiment = schema_experiment(dimensional_all_rated=True, **common)
+    masked = TaskLoss(experiment, split)(net, split, rows)
+    labelled = split.take(np.arange(8))  # the same rows with a class, weights from them alone
+    class_only = TaskLoss(schema_experiment(**common), labelled)
+    logits, vad = net.outputs(split.inputs(rows))
+    expected = class_only.categorical(logits[:8], split.y[:8]) + class_only.dimensional(
+        vad, split.vad
+    )
+    assert masked.item() == pytest.approx(expected.item(), rel=1e-6)
+    no_class = split.take(np.arange(8, 12))  # a batch of rows without a class: V/A/D alone
+    got = TaskLoss(experiment, split)(net, no_class, torch.arange(4))
+    _, vad = net.outputs(no_class.inputs(torch.arange(4)))
+    assert got.item() == pytest.approx(class_only.dimensional(vad, no_class.vad).item(), rel=1e-6)
+
+
+def test_class_weights_and_validation_uar_count_the_rows_with_a_class():
+    split, net = unlabelled_split(), model("multitask")
+    assert torch.equal(class_weights(split.y), class_weights(split.y[:8]))
+    pred = predict_proba(net, split).argmax(axis=1)
+    expected = classification_metrics(split.y[:8].numpy(), pred[:8])["uar"]
+    assert validation_uar(net, split) == expected
+
+
+def test_evaluate_scores_uar_on_the_classes_and_ccc_on_every_rated_row():
+    split, net = unlabelled_split(), model("multitask")
+    metrics, predictions = evaluate(net, split, "test", "multitask")
+    pred = predict_proba(net, split).argmax(axis=1)
+    assert metrics["uar"] == classification_metrics(split.y[:8].numpy(), pred[:8])["uar"]
+    assert np.sum(metrics["confusion"]) == 8 and metrics["n_rated"] == 10
+    assert predictions.column("label").to_pylist()[8:] == [None] * 4
+    assert predictions.column("pred").null_count == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({}, "dimensional_all_rated adds utterances outside the four classes, which only a V/A/D"),
+        (
+            {"task": "multitask", "use_curriculum_learning": True},
+            "which curriculum_type difficulty cannot order",
+        ),
+    ],
+)
+def test_all_rated_mistakes_are_refused(default_config, change, message):
+    default_config["experiments"][0] |= {
+        "dimensional_all_rated": True,
+        "use_curriculum_learning": False,
+        "curriculum_type": "difficulty",
+    } | change
+    with pytest.raises(ConfigError, match=message):
+        checked(default_config)
+
+
+def test_ccc_is_compared_only_between_experiments_scored_on_the_same_rows(default_config):
+    for exp in default_config["experiments"][:2]:
+        exp |= {"task": "multitask", "use_curriculum_learning": False}
+    default_config["experiments"][1]["dimensional_all_rated"] = True
+    a, b = checked(default_config)[:2]
+    assert compared_on(a, b) == ["uar"]
+    b["dimensional_all_rated"] = False
+    assert compared_on(a, b) == ["uar", "ccc"]

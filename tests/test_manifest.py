@@ -4,6 +4,7 @@ import pytest
 from conftest import index_table
 
 from xcorpus.manifest import build_manifest, held_out_speakers, loso_roles, validation_speakers
+from xcorpus.tables import RATED_SCHEMA
 
 
 def index(corpus: str, rows: list[tuple]) -> pa.Table:
@@ -165,3 +166,51 @@ def test_manifest_does_not_depend_on_the_curriculum():
     plain = build_manifest(experiment(use_curriculum_learning=False), indexes, 0.2, 0.2)
     curriculum = build_manifest(experiment(curriculum_type="difficulty"), indexes, 0.2, 0.2)
     assert plain[0].equals(curriculum[0]) and plain[1].equals(curriculum[1])
+
+
+def rated_table(corpus: str, rows: list[tuple]) -> pa.Table:
+    """rows: (utt_id, speaker, split) of a rated table (label null)."""
+    keys = ("utt_id", "speaker", "split")
+    records = [dict(zip(keys, row, strict=True)) | {"transcript": "t"} for row in rows]
+    return (
+        index_table(corpus, records)
+        .drop_columns(["label"])
+        .append_column("label", pa.nulls(len(records), pa.string()))
+        .select(RATED_SCHEMA.names)
+        .cast(RATED_SCHEMA)
+    )
+
+
+RATED = {
+    "IEMO": rated_table("IEMO", [(f"r{k}", f"spk{k % 10}", None) for k in range(10)]),
+    "MSPP": rated_table("MSPP", [("q1", "1", "train"), ("q3", "3", "test1"), ("q9", "9", None)]),
+    "SAMSEMO": rated_table("SAMSEMO", [("t1", "v9", "train")]),
+}
+INDEXES = {"IEMO": IEMO, "MSPP": MSPP, "SAMSEMO": SAM}
+
+
+def test_rated_rows_take_their_speakers_roles_and_change_no_other_role():
+    plain, _ = build_manifest(experiment(), INDEXES, 0.2, 0.3, rated=RATED)
+    assert plain == build_manifest(experiment(), INDEXES, 0.2, 0.3)[0]  # only when asked
+    exp = experiment(dimensional_all_rated=True, use_curriculum_learning=False)
+    manifest, rejects = build_manifest(exp, INDEXES, 0.2, 0.3, rated=RATED)
+    got = roles(manifest)
+    assert {k: v for k, v in got.items() if k in roles(plain)} == roles(plain)
+    by_speaker = {
+        spk: got[utt]
+        for utt, spk in zip(IEMO["utt_id"].to_pylist(), IEMO["speaker"].to_pylist(), strict=True)
+    }
+    assert {got[f"r{k}"] for k in range(10)} == {"train", "val", "heldout"}
+    assert all(got[f"r{k}"] == by_speaker[f"spk{k}"] for k in range(10))
+    # MSPP: official roles; q9 is outside the partition. SAMSEMO is a test corpus: in full.
+    assert (got["q1"], got["q3"], "q9" in got, got["t1"]) == ("train", "heldout", False, "test")
+    assert len(manifest) == len(plain) + 13 and len(rejects) == 0
+
+
+def test_rated_rows_that_break_the_partition_are_refused():
+    """A rated row of a Test1 speaker in the training split would carry a test speaker into
+    training: refused, as for the index."""
+    rated = {"MSPP": rated_table("MSPP", [("q1", "3", "train")])}
+    exp = experiment(dimensional_all_rated=True, use_curriculum_learning=False)
+    with pytest.raises(ValueError, match=r"MSPP: its official partition is not speaker-disjoint"):
+        build_manifest(exp, INDEXES, 0.2, 0.3, rated=rated)

@@ -124,10 +124,11 @@ def _uar(hits: np.ndarray, totals: np.ndarray) -> np.ndarray:
 
 def read_splits(path: Path) -> dict[str, pd.DataFrame]:
     """A run's test splits from its predictions.parquet: split -> (label, pred) class indices
-    indexed by utt_id in sorted order. Validation is left out."""
+    indexed by utt_id in sorted order. Validation, and rated utterances outside the four
+    classes (dimensional_all_rated), are left out: UAR is over the four classes."""
     table = pq.read_table(path, columns=["utt_id", "corpus", "role", "label", "pred"])
     frame = table.to_pandas()
-    frame = frame[frame["role"] != "val"]
+    frame = frame[(frame["role"] != "val") & frame["label"].notna()]
     # Named as in xcorpus.aggregate: a test corpus, or "<corpus> in-corpus" (its own test).
     frame = frame.assign(
         split=frame["corpus"].where(frame["role"] == "test", frame["corpus"] + " in-corpus")

@@ -77,15 +77,19 @@ def _check_comparisons(comparisons: list[dict], experiments: dict[str, dict]) ->
         if not compared_on(a, b):
             raise ConfigError(
                 f"{where}: {a['name']} (task {a['task']}) and {b['name']} (task {b['task']}) "
-                "share no head: UAR needs two class heads, CCC two V/A/D heads"
+                "share no head: UAR needs two class heads, CCC two V/A/D heads scored on the "
+                "same utterances (both or neither dimensional_all_rated)"
             )
 
 
 def compared_on(a: dict, b: dict) -> list[str]:
     """The metrics two experiments are compared on: uar where both have a class head, ccc
-    where both have a V/A/D head."""
+    where both have a V/A/D head scored on the same utterances (both or neither
+    dimensional_all_rated: a paired test needs them)."""
     metrics = ["uar"] if has_class_head(a) and has_class_head(b) else []
-    return metrics + (["ccc"] if has_dimensional_head(a) and has_dimensional_head(b) else [])
+    same_rated = a["dimensional_all_rated"] == b["dimensional_all_rated"]
+    dimensional = has_dimensional_head(a) and has_dimensional_head(b) and same_rated
+    return metrics + (["ccc"] if dimensional else [])
 
 
 def _expand(raw: dict, config: dict) -> dict:
@@ -263,6 +267,8 @@ def _check_task(exp: dict, train: list[str]) -> None:
             f"experiment {name}: selection_metric {exp['selection_metric']} is not a score of "
             f"task {task} (it predicts {'V/A/D only' if task == 'dimensional' else 'classes only'})"
         )
+    if exp["dimensional_all_rated"]:
+        _check_all_rated(exp)
     if (
         task == "dimensional"
         and uses_curriculum(exp)
@@ -271,6 +277,24 @@ def _check_task(exp: dict, train: list[str]) -> None:
         raise ConfigError(
             f"experiment {name}: curriculum_type model_confidence ranks utterances by the "
             "class head's confidence, and task dimensional has no class head"
+        )
+
+
+def _check_all_rated(exp: dict) -> None:
+    """dimensional_all_rated adds utterances without a class (the rated tables): only a V/A/D
+    head learns from them, and no curriculum can order them (difficulty and confidence are
+    measured against a class)."""
+    name = exp["name"]
+    if not has_dimensional_head(exp):
+        raise ConfigError(
+            f"experiment {name}: dimensional_all_rated adds utterances outside the four classes, "
+            "which only a V/A/D head learns from; set task dimensional or multitask"
+        )
+    if uses_curriculum(exp):
+        raise ConfigError(
+            f"experiment {name}: dimensional_all_rated adds utterances outside the four classes, "
+            f"which curriculum_type {exp['curriculum_type']} cannot order (difficulty and "
+            "confidence are measured against a class); set use_curriculum_learning: false"
         )
 
 

@@ -78,8 +78,10 @@ def _vectors(split: Split, modality: str) -> torch.Tensor:
 
 
 def pooled(data: Data, modality: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(vectors, corpus, utt_id, label) of every role's rows."""
+    """(vectors, corpus, utt_id, label) of every role's rows that have a class: the map is
+    coloured by class, so dimensional_all_rated's rated rows outside the four are left out."""
     splits = [data.train, data.val, *data.heldout.values(), *data.test.values()]
+    splits = [s.take(np.flatnonzero(s.labelled.numpy())) for s in splits]
     return (
         torch.cat([_vectors(s, modality) for s in splits]).numpy(),
         np.concatenate([s.corpus for s in splits]),

@@ -12,6 +12,7 @@ EXPERIMENT_KEYS = (
     "test_datasets",
     "fusion_type",
     "min_speaker_utterances",
+    "dimensional_all_rated",  # its manifest holds rated rows, which the map leaves out
 )
 
 

@@ -25,7 +25,7 @@ the training job drops unscored *training* rows and counts them.
 """
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -82,28 +82,36 @@ def check_speaker_disjoint(corpus: str, speakers: list[str], splits: list[str | 
         )
 
 
-def training_roles(
+def role_by_speaker(
     index: pa.Table, corpus: str, validation_share: float, test_share: float
-) -> list[str | None]:
-    """Role per row of a training corpus: 'train', 'val', 'heldout' (in-corpus test) or None."""
-    speakers = index.column("speaker").to_pylist()
-    splits = index.column("split").to_pylist()
-    if any(split in OFFICIAL_ROLES for split in splits):
-        roles = [OFFICIAL_ROLES.get(split) for split in splits]
+) -> Callable[[str, str | None], str | None]:
+    """(speaker, split) -> role in a training corpus, drawn from its index alone: the official
+    role where the corpus has a partition (else train), and a train speaker drawn into a role
+    the partition lacks takes that role. So a rated row (dimensional_all_rated) takes its
+    speaker's role, and the index's roles do not depend on whether rated rows exist."""
+    speakers, splits = index.column("speaker").to_pylist(), index.column("split").to_pylist()
+    official = any(split in OFFICIAL_ROLES for split in splits)
+    if official:
         check_speaker_disjoint(corpus, speakers, splits)
-    else:
-        roles = ["train"] * len(speakers)
+
+    def given(split: str | None) -> str | None:
+        return OFFICIAL_ROLES.get(split) if official else "train"  # type: ignore[arg-type]
+
+    roles = [given(split) for split in splits]
     shares = {"heldout": test_share, "val": validation_share}
-    missing = [role for role in DRAWN_ROLES if role not in roles]
+    missing = [r for r in DRAWN_ROLES if r not in roles]
+    drawn: dict[str, str] = {}
     if missing:
-        pool = [s for s, role in zip(speakers, roles, strict=True) if role == "train"]
-        drawn = held_out_speakers(pool, corpus, [shares[role] for role in missing])
-        for role, chosen in zip(missing, drawn, strict=True):
-            roles = [
-                role if r == "train" and s in chosen else r
-                for s, r in zip(speakers, roles, strict=True)
-            ]
-    return roles
+        pool = [s for s, r in zip(speakers, roles, strict=True) if r == "train"]
+        chosen = held_out_speakers(pool, corpus, [shares[r] for r in missing])
+        for drawn_role, members in zip(missing, chosen, strict=True):
+            drawn |= dict.fromkeys(members, drawn_role)
+
+    def role(speaker: str, split: str | None) -> str | None:
+        official_role = given(split)
+        return drawn.get(speaker, "train") if official_role == "train" else official_role
+
+    return role
 
 
 def loso_roles(speakers: np.ndarray, sessions: np.ndarray, fold: int, corpus: str, share: float):
@@ -123,23 +131,28 @@ def build_manifest(
     validation_share: float,
     test_share: float,
     test_lists: dict[str, set[str]] | None = None,
+    rated: dict[str, pa.Table] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """(manifest, rejects) of one experiment; a test corpus in `test_lists` is tested on the
     listed ids only (corpora.test_lists), the rest of it being outside the protocol, not
-    rejected."""
+    rejected. Under dimensional_all_rated each corpus's `rated` rows follow its index rows, a
+    training corpus's with their speakers' roles (role_by_speaker)."""
     needs_text = "text" in modalities(experiment)
     loso = experiment["evaluation_mode"] in ("loso", "both")
+    extra = (rated or {}) if experiment.get("dimensional_all_rated") else {}
     rows, rejects = [], []
     for corpus in experiment["train_dataset"] + experiment["test_datasets"]:
         index = indexes[corpus]
+        tables = [index] + ([extra[corpus]] if corpus in extra else [])
         training = corpus in experiment["train_dataset"]
         roles = (
-            training_roles(index, corpus, validation_share, test_share)
+            corpus_roles(index, tables, corpus, validation_share, test_share)
             if training
-            else ["test"] * len(index)
+            else ["test"] * sum(len(table) for table in tables)
         )
         listed = None if training else (test_lists or {}).get(corpus)
-        records = index.select(["utt_id", "raw_label", "transcript", "session"]).to_pylist()
+        columns = ["utt_id", "raw_label", "transcript", "session"]
+        records = [record for table in tables for record in table.select(columns).to_pylist()]
         for record, role in zip(records, roles, strict=True):
             if role is None or (listed is not None and record["utt_id"] not in listed):
                 continue
@@ -160,3 +173,20 @@ def build_manifest(
         [{k: r[k] for k in REJECTS_SCHEMA.names} for r in rejects], schema=REJECTS_SCHEMA
     )
     return manifest, rejected
+
+
+def corpus_roles(
+    index: pa.Table,
+    tables: list[pa.Table],
+    corpus: str,
+    validation_share: float,
+    test_share: float,
+) -> list[str | None]:
+    """Roles of the rows of `tables` (the index, then its rated rows) of a training corpus,
+    drawn from the index; an official partition must stay speaker-disjoint with them all."""
+    role = role_by_speaker(index, corpus, validation_share, test_share)
+    speakers = [s for table in tables for s in table.column("speaker").to_pylist()]
+    splits = [s for table in tables for s in table.column("split").to_pylist()]
+    if len(tables) > 1 and any(split in OFFICIAL_ROLES for split in splits):
+        check_speaker_disjoint(corpus, speakers, splits)
+    return [role(speaker, split) for speaker, split in zip(speakers, splits, strict=True)]

@@ -162,7 +162,9 @@ def accuracy_by_difficulty(
     predictions = pd.concat(
         [pq.read_table(p, columns=columns).to_pandas() for p in predictions_paths]
     )
-    classified = (predictions["role"] == "val") & predictions["pred"].notna()
+    classified = (
+        (predictions["role"] == "val") & predictions["pred"].notna() & predictions["label"].notna()
+    )
     rows = predictions[classified].merge(scores, on="utt_id")
     if len(rows) < DIFFICULTY_BINS:
         ax.text(0.5, 0.5, "no validation class predictions with a difficulty", ha="center")

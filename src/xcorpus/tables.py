@@ -147,6 +147,17 @@ def read_by_corpus(paths: list[str | Path]) -> dict[str, pa.Table]:
     return {Path(p).stem: pq.read_table(p) for p in paths}
 
 
+def with_rated(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """read_by_corpus tables with each corpus's `{corpus}.rated` table appended to its own:
+    for the stages that read every utterance of an experiment alike (the leakage report)."""
+    merged = {name: table for name, table in tables.items() if not name.endswith(".rated")}
+    for name, table in tables.items():
+        corpus = name.removesuffix(".rated")
+        if corpus != name:
+            merged[corpus] = pa.concat_tables([merged[corpus], table], promote_options="permissive")
+    return merged
+
+
 def write_parquet(table: pa.Table, path: str | Path, schema: pa.Schema | None = None) -> None:
     """Write `table` to `path` atomically, cast to `schema` if given.
 

@@ -70,6 +70,8 @@ except ConfigError as error:
 
 wildcard_constraints:
     corpus="|".join(CORPORA),
+    # A corpus's index, or its rated table (`{corpus}.rated`, dimensional_all_rated).
+    table=rf"(?:{'|'.join(CORPORA)})(?:\.rated)?",
     experiment="|".join(map(re.escape, EXPERIMENTS)),
     features="|".join(map(re.escape, config["features"])),
     seed=r"\d+",
@@ -128,15 +130,15 @@ def extract_options(wildcards):
     return shlex.join(flags)
 
 
-def index_rows(corpus):
-    """Utterances in a corpus's index, None before it is built: Snakemake evaluates a job's
-    resources again right before submitting it, when the index exists."""
-    path = f"results/corpora/{corpus}.parquet"
+def index_rows(table):
+    """Utterances in a corpus's index (or rated table), None before it is built: Snakemake
+    evaluates a job's resources again right before submitting it, when the index exists."""
+    path = f"results/corpora/{table}.parquet"
     return pq.read_metadata(path).num_rows if os.path.exists(path) else None
 
 
 def extract_rows(wildcards):
-    return job_resources.shard_rows(index_rows(wildcards.corpus), int(wildcards.n_shards))
+    return job_resources.shard_rows(index_rows(wildcards.table), int(wildcards.n_shards))
 
 
 def extract_gpus(wildcards):
@@ -164,12 +166,12 @@ def train_runtime(wildcards, attempt):
     return job_resources.train_runtime(attempt)
 
 
-def feature_shards(feature_set, corpora):
-    """All shard files of one feature set for the given corpora."""
+def feature_shards(feature_set, tables):
+    """All shard files of one feature set for the given corpora (or rated tables)."""
     n = config["features"][feature_set]["shards"]
     return [
-        f"results/features/{feature_set}/{corpus}/shard-{i}-of-{n}.parquet"
-        for corpus in corpora
+        f"results/features/{feature_set}/{table}/shard-{i}-of-{n}.parquet"
+        for table in tables
         for i in range(n)
     ]
 
@@ -179,8 +181,27 @@ def experiment_corpora(experiment):
     return exp["train_dataset"] + exp["test_datasets"]
 
 
+def rated_tables(exp, corpora):
+    """The rated tables an experiment reads beside the indexes of `corpora`: under
+    dimensional_all_rated, those of the corpora rated on V/A/D."""
+    if not exp["dimensional_all_rated"]:
+        return []
+    return [f"{c}.rated" for c in corpora if CORPORA[c].vad_scale is not None]
+
+
+def experiment_tables(exp, corpora):
+    """The index and rated tables whose utterances an experiment's jobs read."""
+    return [*corpora, *rated_tables(exp, corpora)]
+
+
 def manifest_indexes(wildcards):
     return [f"results/corpora/{c}.parquet" for c in experiment_corpora(wildcards.experiment)]
+
+
+def manifest_rated(wildcards):
+    exp = EXPERIMENTS[wildcards.experiment]
+    tables = rated_tables(exp, experiment_corpora(wildcards.experiment))
+    return [f"results/corpora/{t}.parquet" for t in tables]
 
 
 def manifest_test_lists(wildcards):
@@ -202,6 +223,7 @@ def manifest_params(wildcards):
         "test_datasets",
         "modality",
         "evaluation_mode",
+        "dimensional_all_rated",
     )
     return {key: exp[key] for key in keys}
 
@@ -219,11 +241,12 @@ def training_difficulty(wildcards):
 
 def leakage_inputs(wildcards):
     """The manifest, and the index and audio hashes of each corpus the report reads."""
-    corpora = report_corpora(EXPERIMENTS[wildcards.experiment])
+    exp = EXPERIMENTS[wildcards.experiment]
+    tables = experiment_tables(exp, report_corpora(exp))
     return {
         "manifest": f"results/manifests/{wildcards.experiment}.parquet",
-        "indexes": [f"results/corpora/{c}.parquet" for c in corpora],
-        "hashes": [f"results/audio_hashes/{c}.parquet" for c in corpora],
+        "indexes": [f"results/corpora/{t}.parquet" for t in tables],
+        "hashes": [f"results/audio_hashes/{t}.parquet" for t in tables],
     }
 
 
@@ -254,13 +277,15 @@ def train_inputs(wildcards):
     exp = EXPERIMENTS[wildcards.experiment]
     folds = hasattr(wildcards, "fold")
     corpora = exp["train_dataset"] if folds else experiment_corpora(wildcards.experiment)
+    tables = experiment_tables(exp, corpora)
+    everything = experiment_tables(exp, experiment_corpora(wildcards.experiment))
     mods = modalities(exp)
     return {
         "manifest": f"results/manifests/{wildcards.experiment}.parquet",
-        "indexes": manifest_indexes(wildcards),
+        "indexes": [f"results/corpora/{t}.parquet" for t in everything],
         "difficulty": training_difficulty(wildcards),
-        "audio": (feature_shards(exp["audio_features"], corpora) if "audio" in mods else []),
-        "text": feature_shards(exp["text_features"], corpora) if "text" in mods else [],
+        "audio": (feature_shards(exp["audio_features"], tables) if "audio" in mods else []),
+        "text": feature_shards(exp["text_features"], tables) if "text" in mods else [],
     }
 
 
@@ -457,10 +482,10 @@ def feature_map_panels(wildcards):
     plan = panel_plan([EXPERIMENTS[name] for name in RUN], wildcards.features)
     for column in plan:
         exp = column["experiment"]
-        corpora = exp["train_dataset"] + exp["test_datasets"]
+        tables = experiment_tables(exp, exp["train_dataset"] + exp["test_datasets"])
         column["manifest"] = f"results/manifests/{exp['name']}.parquet"
-        column["indexes"] = [f"results/corpora/{c}.parquet" for c in corpora]
-        column["shards"] = feature_shards(wildcards.features, corpora)
+        column["indexes"] = [f"results/corpora/{t}.parquet" for t in tables]
+        column["shards"] = feature_shards(wildcards.features, tables)
     return plan
 
 

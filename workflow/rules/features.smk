@@ -1,12 +1,12 @@
 rule extract_features:
     input:
-        "results/corpora/{corpus}.parquet",
+        "results/corpora/{table}.parquet",
     output:
-        "results/features/{features}/{corpus}/shard-{shard}-of-{n_shards}.parquet",
+        "results/features/{features}/{table}/shard-{shard}-of-{n_shards}.parquet",
     log:
-        "results/logs/features/{features}/{corpus}/shard-{shard}-of-{n_shards}.log",
+        "results/logs/features/{features}/{table}/shard-{shard}-of-{n_shards}.log",
     benchmark:
-        "results/benchmarks/features/{features}/{corpus}/shard-{shard}-of-{n_shards}.tsv"
+        "results/benchmarks/features/{features}/{table}/shard-{shard}-of-{n_shards}.tsv"
     conda:
         "../envs/xcorpus.yaml"
     threads: 1

@@ -1,10 +1,10 @@
 rule hash_audio:
     input:
-        "results/corpora/{corpus}.parquet",
+        "results/corpora/{table}.parquet",
     output:
-        "results/audio_hashes/{corpus}.parquet",
+        "results/audio_hashes/{table}.parquet",
     log:
-        "results/logs/audio_hashes/{corpus}.log",
+        "results/logs/audio_hashes/{table}.log",
     conda:
         "../envs/xcorpus.yaml"
     threads: 1

@@ -1,6 +1,7 @@
 rule build_manifest:
     input:
         indexes=manifest_indexes,
+        rated=manifest_rated,
         lists=manifest_list_files,
     output:
         manifest="results/manifests/{experiment}.parquet",

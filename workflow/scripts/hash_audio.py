@@ -12,4 +12,4 @@ with logged(snakemake.log[0]):
     hashes = hash_utterances(index)
     write_parquet(hashes, snakemake.output[0], AUDIO_HASH_SCHEMA)
     elapsed = time.perf_counter() - start
-    print(f"{snakemake.wildcards.corpus}: {len(hashes)} audio hashes in {elapsed:.1f} s")
+    print(f"{snakemake.wildcards.table}: {len(hashes)} audio hashes in {elapsed:.1f} s")

@@ -2,15 +2,15 @@ import pyarrow.parquet as pq
 
 from xcorpus.leakage import leakage_report, warnings
 from xcorpus.runlog import logged
-from xcorpus.tables import read_by_corpus, write_csv
+from xcorpus.tables import read_by_corpus, with_rated, write_csv
 
 with logged(snakemake.log[0]):
     name = snakemake.wildcards.experiment
     report = leakage_report(
         snakemake.params.experiment,
         pq.read_table(snakemake.input.manifest),
-        read_by_corpus(snakemake.input.indexes),
-        read_by_corpus(snakemake.input.hashes),
+        with_rated(read_by_corpus(snakemake.input.indexes)),
+        with_rated(read_by_corpus(snakemake.input.hashes)),
         snakemake.params.features,
         snakemake.params.validation_speakers,
     )

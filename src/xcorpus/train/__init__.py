@@ -38,7 +38,7 @@ from xcorpus.train.curriculum import describe, make_curriculum
 from xcorpus.train.dann import adversarial
 from xcorpus.train.dann import describe as describe_adaptation
 from xcorpus.train.dann import record as adaptation_record
-from xcorpus.train.data import Data, Split, announce, load_data
+from xcorpus.train.data import NO_CLASS, Data, Split, announce, load_data
 from xcorpus.train.loop import fit, predict_proba, predict_vad, set_determinism
 from xcorpus.train.models import EmotionClassifier, ModelConfig, save_checkpoint
 from xcorpus.train.normalise import describe as describe_normalisation
@@ -53,7 +53,8 @@ PREDICTIONS_SCHEMA = pa.schema(
         pa.field("utt_id", pa.string(), nullable=False),
         pa.field("corpus", pa.string(), nullable=False),
         pa.field("role", pa.string(), nullable=False),  # val | test | heldout
-        pa.field("label", pa.string(), nullable=False),
+        # Null for a rated utterance outside the four classes (dimensional_all_rated).
+        pa.field("label", pa.string()),
         # Class prediction; null under task dimensional (no class head).
         pa.field("pred", pa.string()),
         *(pa.field(f"prob_{c}", pa.float64()) for c in CLASSES),
@@ -84,17 +85,18 @@ def evaluate(
     class head, the dimensional ones (and n_rated) with a V/A/D head where the split has rated
     utterances."""
     y, n = split.y.cpu().numpy(), len(split)
+    labelled = split.labelled.cpu().numpy()
     columns = {
         "utt_id": split.utt_id.tolist(),
         "corpus": split.corpus.tolist(),
         "role": [role] * n,
-        "label": [CLASSES[i] for i in y],
+        "label": [CLASSES[i] if i != NO_CLASS else None for i in y],
     }
     metrics: dict = {}
     if task != "dimensional":
         probs = predict_proba(model, split)
         pred = probs.argmax(axis=1)
-        metrics |= classification_metrics(y, pred)
+        metrics |= classification_metrics(y[labelled], pred[labelled])
         columns["pred"] = [CLASSES[i] for i in pred]
         columns |= {f"prob_{c}": probs[:, i] for i, c in enumerate(CLASSES)}
     if task != "categorical":
@@ -271,16 +273,18 @@ def _run(
             "train": len(data.train),
             "train_unscored": data.unscored,
             "train_unrated": data.unrated,
-            "validation": len(val),
-            "test": {c: len(split) for c, split in data.test.items()},
-            "in_corpus": {c: len(split) for c, split in data.heldout.items()},
+            "validation": int(_scored(val, task).sum()),
+            "test": {c: int(_scored(s, task).sum()) for c, s in data.test.items()},
+            "in_corpus": {c: int(_scored(s, task).sum()) for c, s in data.heldout.items()},
         },
         "utterances": {
-            "validation": _digest(val),
-            "test": {c: _digest(split) for c, split in data.test.items()},
-            "in_corpus": {c: _digest(split) for c, split in data.heldout.items()},
+            "validation": _digest(val, task),
+            "test": {c: _digest(split, task) for c, split in data.test.items()},
+            "in_corpus": {c: _digest(split, task) for c, split in data.heldout.items()},
         },
     }
+    if experiment["dimensional_all_rated"]:
+        metrics["n"]["train_unlabelled"] = int((~data.train.labelled).sum())
     predictions = [
         val_predictions,
         *(p for _, p in tests.values()),
@@ -328,8 +332,15 @@ def _fit_mlp(
     return model, result.history, {"domain_adaptation": adaptation, "best_epoch": result.best_epoch}
 
 
-def _digest(split: Split) -> str:
-    return utterance_digest(zip(split.corpus, split.utt_id, strict=True))
+def _scored(split: Split, task: str) -> np.ndarray:
+    """The rows `n` and the digest count: those UAR is over where there is a class head (not
+    the rated ones outside the four classes), every row under task dimensional."""
+    return split.labelled.cpu().numpy() if task != "dimensional" else np.ones(len(split), bool)
+
+
+def _digest(split: Split, task: str) -> str:
+    rows = _scored(split, task)
+    return utterance_digest(zip(split.corpus[rows], split.utt_id[rows], strict=True))
 
 
 def warn_missing_classes(labels: np.ndarray) -> None:

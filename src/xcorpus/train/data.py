@@ -1,9 +1,11 @@
 """An experiment's utterances as tensors: manifest rows joined with labels, features, difficulty.
 
 Everything is joined once, up front, and checked: an utterance without a label or a feature row
-is an error naming it, never a zero vector. Under a difficulty curriculum a training utterance
-without a difficulty is not trained on (never given an invented score); how many were dropped is
-returned (`Data.unscored`) for the log and metrics.json. Validation and test sets never depend on
+is an error naming it, never a zero vector (under dimensional_all_rated a rated utterance
+outside the four classes has class NO_CLASS, which every class loss and metric leaves out).
+Under a difficulty curriculum a training utterance without a difficulty is not trained on (never
+given an invented score); how many were dropped is returned (`Data.unscored`) for the log and
+metrics.json. Validation and test sets never depend on
 whether a difficulty exists. Features and difficulty are looked up by utt_id alone (shards carry
 no corpus column), so an utt_id shared by two corpora is refused as a duplicate rather than
 guessed.
@@ -28,6 +30,9 @@ from xcorpus.manifest import loso_roles
 from xcorpus.train.sequences import Sequences
 
 ROLES = ("train", "val", "heldout", "test")
+# The class of a rated utterance outside the four classes (dimensional_all_rated): the class
+# losses and metrics leave such rows out (torch's cross-entropy ignore_index default).
+NO_CLASS = -100
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Split:
     utt_id: np.ndarray
     corpus: np.ndarray
     x: dict[str, torch.Tensor | Sequences]  # utterance vectors, or frame/token sequences
-    y: torch.Tensor
+    y: torch.Tensor  # class index, NO_CLASS for a rated utterance outside the four classes
     speaker: np.ndarray | None = None  # from the corpus index, for speaker normalisation
     # n x 3 V/A/D on the common 1-5 scale, NaN where unrated; None when the task has no V/A/D
     vad: torch.Tensor | None = None
@@ -58,6 +63,11 @@ class Split:
         if self.vad is None:
             raise ValueError("this split holds no V/A/D (the task is categorical)")
         return self.vad
+
+    @property
+    def labelled(self) -> torch.Tensor:
+        """Which rows have one of the four classes (boolean, on the split's device)."""
+        return self.y != NO_CLASS
 
     @property
     def rated(self) -> torch.Tensor:
@@ -116,14 +126,18 @@ def load_data(
     rows = ordered_manifest(experiment, manifest)
     labels = read_labels(indexes)
     rows = rows.merge(labels, on=["corpus", "utt_id"], how="left", validate="one_to_one")
-    _require(rows, rows["label"].isna(), "has no label in the corpus indexes")
-    unknown = ~rows["label"].isin(list(CLASS_INDEX))
+    _require(rows, rows["speaker"].isna(), "is not in the corpus indexes")
+    unlabelled = rows["label"].isna()
+    if not experiment.get("dimensional_all_rated"):
+        _require(rows, unlabelled, "has no label in the corpus indexes")
+    unknown = ~(rows["label"].isin(list(CLASS_INDEX)) | unlabelled)
     _require(rows, unknown, f"has a label outside {list(CLASS_INDEX)}")
     if fold is not None:
         if share is None:
             raise ValueError(f"fold {fold} needs the share of speakers that validate")
         rows = fold_rows(rows, experiment, fold, share)
-    y = torch.tensor(rows["label"].map(CLASS_INDEX).to_numpy(np.int64))
+    classes = rows["label"].map(CLASS_INDEX).fillna(NO_CLASS)
+    y = torch.tensor(classes.to_numpy(np.int64))
     tables = {kind: read_feature_table(kind, paths) for kind, paths in features.items()}
     sequences = uses_sequences(experiment, [table for _, table in tables.values()])
     x = {kind: read_features(rows, *named, sequences) for kind, named in tables.items()}
@@ -224,7 +238,8 @@ def ordered_manifest(experiment: dict, path: Path) -> pd.DataFrame:
 
 def read_labels(paths: list[Path]) -> pd.DataFrame:
     """(corpus, utt_id, label, raw_label, speaker, V/A/D) of every utterance in the corpus
-    indexes: the labels, and what speaker normalisation and centroid difficulty read."""
+    indexes (and rated tables, whose label is null): the labels, and what speaker
+    normalisation and centroid difficulty read."""
     columns = ["corpus", "utt_id", "label", "raw_label", "speaker", *VAD_COLUMNS]
     tables = [pq.read_table(p, columns=columns).to_pandas() for p in paths]
     labels = pd.concat(tables, ignore_index=True)

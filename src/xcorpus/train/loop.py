@@ -19,7 +19,7 @@ from xcorpus.labels import CLASSES
 from xcorpus.metrics import DIMENSIONS, classification_metrics, concordance, dimensional_metrics
 from xcorpus.train.checkpoint import Progress, Scheduler, load_training, save_training
 from xcorpus.train.dann import DomainAdversarial, Trained
-from xcorpus.train.data import Split
+from xcorpus.train.data import NO_CLASS, Split
 from xcorpus.train.models import EmotionClassifier
 
 EVAL_BATCH = 4096
@@ -56,8 +56,9 @@ def set_determinism(seed: int) -> None:
 
 
 def class_weights(y: torch.Tensor) -> torch.Tensor:
-    """Inverse class frequency, normalised to mean 1 over the classes present (absent: 0)."""
-    counts = torch.bincount(y, minlength=len(CLASSES)).double()
+    """Inverse class frequency, normalised to mean 1 over the classes present (absent: 0);
+    rows without a class (NO_CLASS) are not counted."""
+    counts = torch.bincount(y[y != NO_CLASS], minlength=len(CLASSES)).double()
     inverse = torch.where(counts > 0, 1.0 / counts.clamp(min=1), torch.zeros_like(counts))
     return (inverse / inverse[counts > 0].mean()).float()
 
@@ -132,6 +133,8 @@ class TaskLoss:
 
     def __init__(self, experiment: dict, train: Split):
         self.task = experiment["task"]
+        # Under dimensional_all_rated some rows have no class: the class loss skips them.
+        self.masked = bool(experiment.get("dimensional_all_rated"))
         if self.task != "dimensional":
             self.categorical = make_loss(experiment, train.y)
         if self.task != "categorical":
@@ -152,7 +155,18 @@ class TaskLoss:
         dimensional = self.dimensional(vad, split.vad_targets[rows])
         if self.task == "dimensional":
             return dimensional
-        return self.categorical(logits, split.y[rows]) + self.weight * dimensional
+        return self.class_loss(logits, split.y[rows]) + self.weight * dimensional
+
+    def class_loss(self, logits: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
+        """The class loss over the rows that have a class; nothing from a batch with none."""
+        if logits is None:
+            raise ValueError("a class loss needs a class head (task categorical or multitask)")
+        if not self.masked:
+            return self.categorical(logits, y)
+        labelled = y != NO_CLASS
+        if not bool(labelled.any()):
+            return logits.sum() * 0.0
+        return self.categorical(logits[labelled], y[labelled])
 
 
 def make_optimizer(model: nn.Module, experiment: dict) -> torch.optim.AdamW:
@@ -227,9 +241,10 @@ def true_class_confidence(model: nn.Module, split: Split) -> np.ndarray:
 
 
 def validation_uar(model: nn.Module, split: Split) -> float:
-    """The model-selection criterion."""
+    """The model-selection criterion, over the rows that have a class."""
     pred = predict_proba(model, split).argmax(axis=1)
-    return classification_metrics(split.y.cpu().numpy(), pred)["uar"]
+    labelled = split.labelled.cpu().numpy()
+    return classification_metrics(split.y.cpu().numpy()[labelled], pred[labelled])["uar"]
 
 
 SELECTION_COLUMNS = {"uar": "val_uar", "ccc": "val_ccc_mean"}  # history column per metric
