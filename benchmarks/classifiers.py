@@ -6,12 +6,12 @@ run, the default config's experiments (same train/val/test roles and eGeMAPS fea
 per classifier (mlp as configured; logistic, svm rbf and xgboost with
 use_curriculum_learning false) and per `feature_normalisation`, named
 `{experiment}.{classifier}.{method}`, up to the training jobs' metrics (no tables, plots or
-leakage reports). svm linear is left out: libsvm's linear kernel on the raw eGeMAPS of `none`
-took over 4 minutes for one grid point (C 1) on the demo. The classical classifiers are
-deterministic (every seed gives the same model), so they run one seed; the MLP runs the first
-`--mlp-seeds` of the config's. Prints per classifier and normalisation the mean cross-corpus
-UAR over the experiment x test-corpus cells (each the mean over seeds) and the mean in-corpus
-UAR.
+leakage reports). svm linear is left out: libsvm's linear kernel is too slow on the raw
+eGeMAPS of `none` (BENCHMARKS.md, "Classical baselines against our MLP"). The classical
+classifiers are deterministic (every seed gives the same model), so they run one seed; the MLP
+runs the first `--mlp-seeds` of the config's. Prints per classifier and normalisation the mean
+cross-corpus UAR over the experiment x test-corpus cells (each the mean over seeds) and the
+mean in-corpus UAR.
 """
 
 import argparse

@@ -58,8 +58,9 @@ def test_training_memory_from_the_feature_bytes():
     assert resources.train_mem_mb(0) == resources.TRAIN_BASE_MB
     assert resources.train_mem_mb(100.2) == resources.TRAIN_BASE_MB + 501
     assert resources.train_mem_mb(100, attempt=2) == 2 * (resources.TRAIN_BASE_MB + 500)
-    # benchmarks/train_scale.py: 250k x 768-d (737 MB of feature files) peaked at 2,941 MB,
-    # 8k utterances of frames (722 MB) at 2,644 MB.
+    # The peaks measured by benchmarks/train_scale.py (BENCHMARKS.md, "Training at MSP-PODCAST
+    # scale"): 250k x 768-d (737 MB of feature files) at 2,941 MB, 8k utterances of frames
+    # (722 MB) at 2,644 MB.
     assert resources.train_mem_mb(737) >= 2941 and resources.train_mem_mb(722) >= 2644
 
 

@@ -104,7 +104,9 @@ def read_utterance(
 def _resampled(signal: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
     """Mono samples at `file_rate` resampled to `rate` (unchanged when they are equal)."""
     if file_rate != rate:
-        from scipy.signal import resample_poly  # imported here: it takes ~1 s to import
+        # Imported here: importing it slowed every Snakemake start (BENCHMARKS.md, "Planning a
+        # large grid").
+        from scipy.signal import resample_poly
 
         g = math.gcd(rate, file_rate)
         signal = resample_poly(signal, rate // g, file_rate // g).astype(np.float32, copy=False)
@@ -152,9 +154,8 @@ def hash_utterances(index: pa.Table) -> pa.Table:
     """(utt_id, hash): signal_hash of each utterance of `index` as read_utterance decodes it.
 
     One utterance's samples are in memory at a time. The cost is one decoding of the corpus, what
-    an extraction reads before its encoder runs: on a 2-core VM ~4,000 audio-seconds per second
-    from 16 kHz WAV, ~340 where 48 kHz audio is resampled (100 h: ~1.5 min, or ~18 min). An
-    unreadable utterance is an AudioError naming it.
+    an extraction reads before its encoder runs (rates: BENCHMARKS.md, "Default workflow end to
+    end"). An unreadable utterance is an AudioError naming it.
     """
     columns = [index.column(c).to_pylist() for c in ("utt_id", "audio_path", "start_s", "end_s")]
     hashes = []

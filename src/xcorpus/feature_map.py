@@ -10,9 +10,10 @@ the training split's statistics, which the model applies itself), and pools ever
 sequences it shows the same method applied to those vectors. The sample is up to
 `feature_map_per_corpus` utterances of each corpus, drawn with a fixed seed from the rows
 sorted by (corpus, utt_id), so panels over the same utterances show the same ones. It is
-embedded with t-SNE (seeded, on one thread: Barnes-Hut t-SNE is several times faster on one
-thread than on contended cores, and one thread sums its gradients in a fixed order) when it has
-at most TSNE_MAX rows, else with PCA, which takes a second where t-SNE would take minutes.
+embedded with t-SNE (seeded, on one thread: Barnes-Hut t-SNE is faster on one thread than on
+contended cores, and one thread sums its gradients in a fixed order) when it has at most
+TSNE_MAX rows, else with PCA, as t-SNE's time grows faster than the sample (BENCHMARKS.md,
+"Feature map of the default demo").
 """
 
 import time

@@ -1,6 +1,7 @@
 """Which feature maps the report draws and what each column reads, planned when the
 workflow loads: kept apart from xcorpus.feature_map, whose torch and scikit-learn imports
-would otherwise add seconds to every Snakemake start, dry runs and no-op reruns included.
+would otherwise slow every Snakemake start, dry runs and no-op reruns included (BENCHMARKS.md,
+"Planning a large grid").
 """
 
 from xcorpus.config import modalities

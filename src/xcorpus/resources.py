@@ -10,8 +10,9 @@ for memory or time is resubmitted with more.
 import math
 
 # Peak RSS of one extraction job before its outputs count: interpreter, libraries, the model and
-# one chunk of audio (at most 600 s) or transcripts. egemaps: 261-274 MiB measured per shard at
-# 5k and 50k utterances. The neural backends load torch and a base- or large-size encoder.
+# one chunk of audio (at most 600 s) or transcripts, with headroom over the eGeMAPS shards
+# measured (BENCHMARKS.md, "Memory of one shard job"). The neural backends load torch and a
+# base- or large-size encoder (estimated, not measured: BENCHMARKS.md, "Resources of the jobs").
 EXTRACT_BASE_MB = {
     "egemaps": 1000,
     "minilm": 2000,
@@ -19,9 +20,9 @@ EXTRACT_BASE_MB = {
     "emotion2vec": 6000,
     "hf_audio": 6000,
 }
-# Wall seconds per utterance on one CPU core, for utterances of ~5 s (MSP-PODCAST's mean):
-# eGeMAPS ~45 audio-s/s, emotion2vec base on CPU ~9 audio-s/s (BENCHMARKS.md), doubled. A GPU
-# is faster; these are upper bounds.
+# Wall seconds per utterance on one CPU core, for utterances of ~5 s (MSP-PODCAST's mean): twice
+# the time of the CPU rates measured for eGeMAPS and emotion2vec base (BENCHMARKS.md, "Feature
+# extraction"). A GPU is faster; these are upper bounds.
 EXTRACT_SECONDS_PER_UTTERANCE = {
     "egemaps": 0.25,
     "minilm": 0.05,
@@ -43,10 +44,10 @@ EMBEDDING_DIM = {
 UTTERANCE_SECONDS = 10.0
 # Rows are held twice while a shard is written (the arrays and the Arrow table built from them).
 OUTPUT_COPIES = 2
-# Training: torch, the model and the run's tables (~440 MB on the demo), plus the feature files
-# it reads times the copies load_data and normalise hold, with the system allocator for Arrow
-# (use_system_memory_pool). benchmarks/train_scale.py: peak RSS over imports 3.6x the feature
-# files at 250k x 768-d (2.9 GB), 3.2x at 8k utterances of frame sequences (BENCHMARKS.md).
+# Training: torch, the model and the run's tables, plus the feature files it reads times the
+# copies load_data and normalise hold, with the system allocator for Arrow
+# (use_system_memory_pool); both above the peaks measured on the demo and at 250k utterances
+# (BENCHMARKS.md, "Resources of the jobs" and "Training at MSP-PODCAST scale").
 TRAIN_BASE_MB = 1500
 TRAIN_FEATURE_COPIES = 5
 TRAIN_RUNTIME_MIN = 60
@@ -108,9 +109,9 @@ def train_mem_mb(feature_mb: float, attempt: int = 1) -> int:
 
 def use_system_memory_pool() -> None:
     """Allocate Arrow buffers with the system allocator from now on. Arrow's default pool
-    (jemalloc) keeps the buffers of freed feature tables resident: a training job on 250k x
-    768-d features peaked at 5.1 GB with it and 2.9 GB without, and only without did the peak
-    grow linearly with the rows (benchmarks/train_scale.py, BENCHMARKS.md)."""
+    (jemalloc) keeps the buffers of freed feature tables resident, so a training job's peak
+    grew faster than its rows with it and linearly without (BENCHMARKS.md, "Training at
+    MSP-PODCAST scale")."""
     import pyarrow as pa
 
     pa.set_memory_pool(pa.system_memory_pool())

@@ -13,7 +13,8 @@ where an ambiguous utterance uses a mix of two classes' prototypes and offsets. 
 ratings come from the same mix, so that distance from the class prototype in V/A/D space
 measures acoustic ambiguity.
 
-Two additions to the prototype's recipe, both measured with benchmarks/demo_separability.py:
+Two additions to the prototype's recipe, both measured with benchmarks/demo_separability.py
+(BENCHMARKS.md, "Demo corpora"):
 corpora are recorded at different levels, and the in-the-wild corpora (MSPP, CMUMOSEI,
 SAMSEMO) give every podcast or video its own recording chain (level, tilt, pass band,
 rumble). Without them a model pooled from IEMO+MSPI+MSPP did no better than IEMO alone on an

@@ -12,8 +12,8 @@ and nothing that a feature extractor would latch onto as an artefact. Hence:
 - four formants follow vowel targets interpolated between syllables (coarticulation), with
   fricative, stop and sonorant onsets, pauses, phrase declination and pitch accents.
 
-Everything is vectorised per utterance except a block-wise formant filter (10 ms blocks),
-which keeps generation near 80x real time on one core.
+Everything is vectorised per utterance except a block-wise formant filter (10 ms blocks), so
+that generation stays fast (BENCHMARKS.md, "The speech synthesiser").
 """
 
 from dataclasses import dataclass
@@ -240,8 +240,9 @@ def _formant_filter(x: np.ndarray, formants: np.ndarray, bandwidths: np.ndarray)
     """Cascade of four resonators whose frequencies change every 10 ms block.
 
     Each 10 ms block of excitation rings through its own block's cascade (overlap-add in the
-    frequency domain, one batched FFT per utterance); the 1024-point frame holds the response
-    down to about -70 dB, and this is 20x faster than switching IIR coefficients per block.
+    frequency domain, one batched FFT per utterance); the 1024-point frame holds the ringing of
+    the narrowest bandwidths, and this is faster than switching IIR coefficients per block
+    (both measured: BENCHMARKS.md, "The speech synthesiser").
     """
     n_blocks = len(formants)
     blocks = np.zeros((n_blocks, _NFFT))
