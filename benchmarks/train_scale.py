@@ -153,11 +153,11 @@ def child(world: dict, epochs: int, frames: bool, pool: str) -> dict:
     if pool == "system":
         use_system_memory_pool()
 
-    from xcorpus.train import build_model
     from xcorpus.train.curriculum import make_curriculum
     from xcorpus.train.data import load_data
     from xcorpus.train.loop import fit, predict_proba, set_determinism
     from xcorpus.train.normalise import normalise
+    from xcorpus.train.run import build_model
 
     torch.set_num_threads(1)
     exp = experiment(epochs, frames)

@@ -21,9 +21,10 @@ from xcorpus.grids import DEFAULT_GRIDS, check_grid
 from xcorpus.labels import CLASSES
 from xcorpus.tables import MANIFEST_SCHEMA, write_parquet
 from xcorpus.tracking import log_seed_run
-from xcorpus.train import Inputs, loop, train_fold
+from xcorpus.train import loop
 from xcorpus.train.classical import fit_classical, load_model
 from xcorpus.train.data import load_data
+from xcorpus.train.run import Inputs, train_fold
 
 CLASSICAL = [("logistic", "rbf"), ("svm", "linear"), ("svm", "rbf"), ("xgboost", "rbf")]
 PROBS = [f"prob_{c}" for c in CLASSES]

@@ -15,7 +15,7 @@ from xcorpus.comparisons import (
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics
 from xcorpus.tables import write_parquet
-from xcorpus.train import PREDICTIONS_SCHEMA
+from xcorpus.train.run import PREDICTIONS_SCHEMA
 
 
 def write_predictions(path, splits: dict[tuple[str, str], tuple[list, np.ndarray, np.ndarray]]):

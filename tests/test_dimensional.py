@@ -20,7 +20,6 @@ from xcorpus.config import ConfigError, compared_on
 from xcorpus.dimensional_comparisons import compare_ccc
 from xcorpus.metrics import DIMENSIONS, classification_metrics, dimensional_metrics
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
-from xcorpus.train import PREDICTIONS_SCHEMA, evaluate
 from xcorpus.train.checkpoint import Progress
 from xcorpus.train.data import NO_CLASS, Split
 from xcorpus.train.loop import (
@@ -31,6 +30,7 @@ from xcorpus.train.loop import (
     validation_uar,
 )
 from xcorpus.train.models import EmotionClassifier, ModelConfig
+from xcorpus.train.run import PREDICTIONS_SCHEMA, evaluate
 
 SCALES = {"IEMO": (1.0, 5.0), "MSPI": (1.0, 5.0), "MSPP": (1.0, 7.0)}
 

@@ -13,11 +13,12 @@ from xcorpus.difficulty import score
 from xcorpus.features.shards import write_shard
 from xcorpus.labels import CLASSES
 from xcorpus.tables import DIFFICULTY_SCHEMA, INDEX_SCHEMA, MANIFEST_SCHEMA, write_parquet
-from xcorpus.train import Inputs, build_model, loop, train_fold, train_seed
+from xcorpus.train import loop
 from xcorpus.train.curriculum import Curriculum, make_curriculum
 from xcorpus.train.data import announce, load_data
 from xcorpus.train.loop import class_weights, epoch_order, fit
 from xcorpus.train.models import load_model
+from xcorpus.train.run import Inputs, build_model, train_fold, train_seed
 
 SIZES = {"IEMO": 96, "MSPI": 64, "MSPP": 80}  # IEMO, MSPI train; MSPP test
 DIMS = {"audio": 8, "text": 6}
@@ -356,7 +357,7 @@ def test_class_weights_inverse_frequency_mean_one():
 
 
 def test_missing_training_class_is_a_warning(capsys):
-    from xcorpus.train import warn_missing_classes
+    from xcorpus.train.run import warn_missing_classes
 
     warn_missing_classes(np.array([0, 1, 1, 3]))
     assert "warning: the training set has no sad utterances" in capsys.readouterr().out
@@ -375,7 +376,7 @@ def test_seeds_sharing_a_checkpoint_dir_never_resume_each_other(world, tmp_path,
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr("xcorpus.train.save_checkpoint", killed)
+        patch.setattr("xcorpus.train.run.save_checkpoint", killed)
         with pytest.raises(KeyboardInterrupt):
             train_seed(exp, 1, inputs, tmp_path / "seed-1", shared)
     assert len(list(shared.glob("*.pt"))) == 1  # seed 1's finished resume state

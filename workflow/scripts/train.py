@@ -2,7 +2,7 @@ from pathlib import Path
 
 from xcorpus.resources import use_system_memory_pool
 from xcorpus.runlog import logged
-from xcorpus.train import Inputs, train_fold, train_seed
+from xcorpus.train.run import Inputs, train_fold, train_seed
 
 use_system_memory_pool()  # the memory the rule asks for assumes it
 with logged(snakemake.log[0]):
