@@ -9,12 +9,12 @@ from scipy import stats
 from xcorpus.comparisons import (
     bootstrap_uar_difference,
     compare,
-    markdown_comparisons,
     paired_t,
     write_comparisons,
 )
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics
+from xcorpus.render import markdown_comparisons
 from xcorpus.tables import write_parquet
 from xcorpus.train import PREDICTIONS_SCHEMA
 

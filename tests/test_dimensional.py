@@ -18,8 +18,9 @@ from test_loop import Everything
 from test_train import make_world, run
 
 from xcorpus.config import ConfigError
-from xcorpus.dimensional_comparisons import compare_ccc, markdown_ccc_comparisons
+from xcorpus.dimensional_comparisons import compare_ccc
 from xcorpus.metrics import DIMENSIONS, dimensional_metrics
+from xcorpus.render import ccc_markdown, markdown_ccc_comparisons
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
 from xcorpus.train import PREDICTIONS_SCHEMA
 from xcorpus.train.checkpoint import Progress
@@ -330,7 +331,7 @@ def test_ccc_summary_prints_dashes_with_reasons_never_zero():
     from test_aggregate import fake_metrics
 
     from xcorpus.aggregate import Run
-    from xcorpus.dimensional_summary import ccc_markdown, ccc_table
+    from xcorpus.dimensional_summary import ccc_table
 
     def seed(s: int, valence: float | None) -> dict:
         m = fake_metrics(s, 0.5, {"MSPP": 0.4, "CMUMOSEI": 0.3}) | {"task": "multitask"}
