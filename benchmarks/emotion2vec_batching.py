@@ -20,7 +20,7 @@ import torch
 
 from xcorpus import testing
 from xcorpus.audio import SAMPLE_RATE
-from xcorpus.features import emotion2vec
+from xcorpus.features import emotion2vec, emotion2vec_funasr
 from xcorpus.features.encoder import DTYPES, resolve_device
 
 
@@ -51,10 +51,10 @@ def funasr_generate(model_dir: Path, device: str):
 
     Its utterance vector is the mean of these frames, so one call per clip is enough.
     """
-    model = emotion2vec.funasr_model(model_dir, device)
+    model = emotion2vec_funasr.funasr_model(model_dir, device)
 
     def run(waves: list[np.ndarray]) -> list[np.ndarray]:
-        with emotion2vec.quiet():
+        with emotion2vec_funasr.quiet():
             return [
                 model.generate(w, granularity="frame", extract_embedding=True)[0]["feats"]
                 for w in waves

@@ -77,7 +77,7 @@ def measure(base: Path, n: int, shard_size: int, seconds: float) -> float:
 RUN = """
 import resource, sys
 from pathlib import Path
-from xcorpus.features import extract_to_file
+from xcorpus.features.extraction import extract_to_file
 extract_to_file(Path(sys.argv[1]), Path(sys.argv[2]), "egemaps", shard=0, n_shards=int(sys.argv[3]))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

@@ -12,15 +12,14 @@ from xcorpus.aggregate import (
     Run,
     cross_corpus_table,
     experiment_table,
-    latex_table,
     loso_mean,
-    markdown_table,
     read_experiment,
     read_run,
     write_experiment_table,
     write_summary,
 )
 from xcorpus.metrics import utterance_digest
+from xcorpus.render import latex_table, markdown_table
 
 
 def fake_metrics(seed: int, val: float, tests: dict[str, float], name="A", train="IEMO+MSPI"):

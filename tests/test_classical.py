@@ -15,10 +15,11 @@ from test_config import checked
 from test_tracking import EXPERIMENT, offline_runs, seed_metrics
 from test_train import experiment, make_world, run, with_vad_and_sessions
 
-from xcorpus.aggregate import Run, cross_corpus_table, latex_table, loso_mean, markdown_table
+from xcorpus.aggregate import Run, cross_corpus_table, loso_mean
 from xcorpus.config import ConfigError
 from xcorpus.grids import DEFAULT_GRIDS, check_grid
 from xcorpus.labels import CLASSES
+from xcorpus.render import latex_table, markdown_table
 from xcorpus.tables import MANIFEST_SCHEMA, write_parquet
 from xcorpus.tracking import log_seed_run
 from xcorpus.train import loop

@@ -14,6 +14,7 @@ from xcorpus.comparisons import (
 )
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics
+from xcorpus.render import markdown_comparisons
 from xcorpus.tables import write_parquet
 from xcorpus.train.run import PREDICTIONS_SCHEMA
 
@@ -194,3 +195,44 @@ def test_deterministic_and_written(tmp_path):
     (read,) = pacsv.read_csv(tmp_path / "c.csv").to_pylist()
     assert read["boot_ci95_high"] == pytest.approx(rows[0]["boot_ci95_high"])
     assert read["p"] == pytest.approx(rows[0]["p"])
+
+
+def comparison_rows(metric: str, size: str) -> list[dict]:
+    """Three written comparison rows of `metric` (uar or ccc): t-tested, one with the same
+    difference for every seed, one on a single seed."""
+    pair = {"comparison": "cl", "a": "none", "b": "cur", "n_seeds": 3, "seeds": "1;2;3"}
+    rows = [
+        pair
+        | {"split": "MSPP", size: 50, "scores": (0.5, 0.6), "diff": (0.1, 0.05)}
+        | {"t": 3.4641, "p": 0.074163, "t_note": None, "boot": (-0.0123, 0.0456, 0.2345)},
+        pair
+        | {"split": "IEMO in-corpus", size: 20, "scores": (0.55, 0.5), "diff": (-0.05, 0.0)}
+        | {"t_note": "the difference is the same for every seed", "boot": (-0.25, -0.001, 1.0)},
+        {"comparison": "add", "a": "x", "b": "y", "n_seeds": 1, "seeds": "1", "split": "MSPP"}
+        | {size: 50, "scores": (0.4, 0.45), "diff": (0.05, None), "boot": (0.0, 0.1, 0.0)}
+        | {"t_note": "fewer than 2 common seeds"},
+    ]
+    return [
+        {"t": None, "p": None, "unpaired_seeds": None, "replicates": 2000}
+        | {k: v for k, v in row.items() if k not in ("scores", "diff", "boot")}
+        | dict(zip((f"{metric}_a", f"{metric}_b"), row["scores"], strict=True))
+        | dict(zip(("diff_mean", "diff_std"), row["diff"], strict=True))
+        | dict(zip(("boot_ci95_low", "boot_ci95_high", "boot_share_le0"), row["boot"], strict=True))
+        for row in rows
+    ]
+
+
+def test_markdown_comparisons_text():
+    assert markdown_comparisons(comparison_rows("uar", "n_utterances")) == (
+        "| Comparison | A | B | Split | Seeds | UAR A | UAR B | Δ (B - A) | t | p "
+        "| Bootstrap 95% CI | Share Δ ≤ 0 |\n"
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| cl | none | cur | MSPP | 3 | 0.500 | 0.600 | +0.100 ± 0.050 | 3.46 | 0.0742 "
+        "| [-0.012, +0.046] | 0.234 |\n"
+        "| cl | none | cur | IEMO in-corpus | 3 | 0.550 | 0.500 | -0.050 ± 0.000 | — | — "
+        "| [-0.250, -0.001] | 1.000 |\n"
+        "| add | x | y | MSPP | 1 | 0.400 | 0.450 | +0.050 | — | — | [+0.000, +0.100] | 0.000 |\n"
+        "\n"
+        "No t-test: add: fewer than 2 common seeds; cl: the difference is the same for every "
+        "seed.\n"
+    )

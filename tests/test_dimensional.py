@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import schema_experiment
 from scipy import stats
+from test_comparisons import comparison_rows
 from test_config import checked
 from test_loop import Everything
 from test_train import make_world, run
@@ -19,6 +20,7 @@ from test_train import make_world, run
 from xcorpus.config import ConfigError, compared_on
 from xcorpus.dimensional_comparisons import compare_ccc
 from xcorpus.metrics import DIMENSIONS, classification_metrics, dimensional_metrics
+from xcorpus.render import ccc_markdown, markdown_ccc_comparisons
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
 from xcorpus.train.checkpoint import Progress
 from xcorpus.train.data import NO_CLASS, Split
@@ -250,6 +252,29 @@ def test_ccc_comparison_pairs_seeds_and_bootstraps_the_rated_utterances(tmp_path
     assert row["boot_share_le0"] == pytest.approx(np.mean(np.asarray(diffs) <= 0))
 
 
+def test_ccc_comparisons_markdown_text():
+    rows = comparison_rows("ccc", "n_rated")
+    head = (
+        "| Comparison | A | B | Split | n rated | Seeds | CCC A | CCC B | Δ (B - A) | t | p "
+        "| Bootstrap 95% CI | Share Δ ≤ 0 |\n"
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| cl | none | cur | MSPP | 50 | 3 | 0.500 | 0.600 | +0.100 ± 0.050 | 3.46 | 0.0742 "
+        "| [-0.012, +0.046] | 0.234 |\n"
+    )
+    ccc_note = "\n- CCC: mean over V/A/D of Lin's CCC on the split's rated utterances.\n"
+    assert markdown_ccc_comparisons(rows[:1]) == head + ccc_note
+    assert markdown_ccc_comparisons(rows) == (
+        head
+        + "| cl | none | cur | IEMO in-corpus | 20 | 3 | 0.550 | 0.500 | -0.050 ± 0.000 | — | — "
+        "| [-0.250, -0.001] | 1.000 |\n"
+        "| add | x | y | MSPP | 50 | 1 | 0.400 | 0.450 | +0.050 | — | — | [+0.000, +0.100] "
+        "| 0.000 |\n"
+        + ccc_note
+        + "- No t-test: add: fewer than 2 common seeds; cl: the difference is the same for every "
+        "seed.\n"
+    )
+
+
 def test_a_comparison_without_a_shared_head_is_refused(default_config):
     default_config["experiments"][1] |= {"task": "dimensional", "use_curriculum_learning": False}
     default_config["comparisons"] = [{"name": "x", "a": "IEMO_only", "b": "IEMO+MSPI"}]
@@ -312,7 +337,7 @@ def test_ccc_summary_prints_dashes_with_reasons_never_zero():
     from test_aggregate import fake_metrics
 
     from xcorpus.aggregate import Run
-    from xcorpus.dimensional_summary import ccc_markdown, ccc_table
+    from xcorpus.dimensional_summary import ccc_table
 
     def seed(s: int, valence: float | None) -> dict:
         m = fake_metrics(s, 0.5, {"MSPP": 0.4, "CMUMOSEI": 0.3}) | {"task": "multitask"}
@@ -324,15 +349,24 @@ def test_ccc_summary_prints_dashes_with_reasons_never_zero():
     categorical = Run("C", "IEMO", {1: fake_metrics(1, 0.5, {"MSPP": 0.4})})
     table = ccc_table([Run("A", "IEMO+MSPI", {1: seed(1, 0.3), 2: seed(2, None)}), categorical])
     assert table.column("experiment").to_pylist() == ["A"] * 3  # C has no V/A/D head
-    lines = ccc_markdown(table).splitlines()
-    assert lines[2] == (
+    assert ccc_markdown(table) == (
+        "| Experiment | Train | Seeds | Split | n rated | CCC valence | CCC arousal "
+        "| CCC dominance | CCC mean |\n"
+        "|---|---|---|---|---:|---:|---:|---:|---:|\n"
         "| A | IEMO+MSPI | 2 | Validation (selection) | 20 | 0.300 ± 0.141 | 0.500 ± 0.000 | "
-        "0.500 ± 0.000 | 0.150 ± 0.071 |"
+        "0.500 ± 0.000 | 0.150 ± 0.071 |\n"
+        "| A | IEMO+MSPI | 2 | MSPP | 20 | — | 0.500 ± 0.000 | 0.500 ± 0.000 | — |\n"
+        "| A | IEMO+MSPI | 2 | CMUMOSEI | — | — | — | — | — |\n"
+        "\n"
+        "- CCC: Lin's concordance correlation coefficient of predicted and rated V/A/D on the "
+        "common 1-5 scale, over the split's rated utterances (n rated), mean ± sample std over "
+        "seeds.\n"
+        "- Validation (selection): the training corpora's validation speakers, on which the "
+        "epoch was selected (selection_metric); optimistic, not a test.\n"
+        "- — (no dimensional metric): CMUMOSEI has no V/A/D ratings.\n"
+        "- — in a rated split: CCC undefined for some seed (prediction and truth one and the "
+        "same constant), so no mean over seeds.\n"
     )
-    assert lines[3] == "| A | IEMO+MSPI | 2 | MSPP | 20 | — | 0.500 ± 0.000 | 0.500 ± 0.000 | — |"
-    assert lines[4] == "| A | IEMO+MSPI | 2 | CMUMOSEI | — | — | — | — | — |"
-    assert "- — (no dimensional metric): CMUMOSEI has no V/A/D ratings." in lines
-    assert lines[-1].startswith("- — in a rated split: CCC undefined for some seed")
 
 
 # dimensional_all_rated: rows without a class (NO_CLASS) train the V/A/D head only

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from xcorpus import testing
-from xcorpus.features import emotion2vec
+from xcorpus.features import emotion2vec, emotion2vec_encoder, emotion2vec_funasr, emotion2vec_hub
 from xcorpus.features.encoder import ItemError, ModelNotFoundError, weights_hash
 
 SECONDS = [0.1, 0.37, 0.5, 0.8, 1.0, 1.3, 1.7, 2.2, 2.5, 3.3, 3.9, 4.0]
@@ -44,10 +44,10 @@ def clips() -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def funasr_model(tiny):
-    return emotion2vec.funasr_model(tiny, "cpu")
+    return emotion2vec_funasr.funasr_model(tiny, "cpu")
 
 
-def batched(model_dir: Path, **options) -> emotion2vec.Emotion2vecEncoder:
+def batched(model_dir: Path, **options) -> emotion2vec_encoder.Emotion2vecEncoder:
     """An encoder that runs padded batches on CPU too (CPU otherwise runs one at a time)."""
     encoder = emotion2vec.load(str(model_dir), device="cpu", **options)
     encoder.max_items = None
@@ -70,12 +70,12 @@ def edited_copy(source: Path, target: Path, edit) -> Path:
 
 def test_padded_batch_matches_funasr_generate(tiny, clips, funasr_model):
     encoder = batched(tiny)
-    assert len(emotion2vec.batches([len(c) for c in clips], 60 * 16000, None)) == 1
+    assert len(emotion2vec_encoder.batches([len(c) for c in clips], 60 * 16000, None)) == 1
     out = encoder(clips)
     hooked = [m for m in encoder.model.modules() if m._forward_pre_hooks or m._forward_hooks]
     assert not hooked  # the padding hooks are gone: the model is stock again
     for clip, item in zip(clips, out, strict=True):
-        with emotion2vec.quiet():
+        with emotion2vec_funasr.quiet():
             frames = funasr_model.generate(clip, granularity="frame", extract_embedding=True)
             vector = funasr_model.generate(clip, granularity="utterance", extract_embedding=True)
         assert item.frames.shape == frames[0]["feats"].shape
@@ -150,7 +150,7 @@ def test_alibi_cache_is_bounded(tiny, clips, monkeypatch):
     encoder = batched(tiny)
     encoder(clips[:2])
     assert encoder.model.alibi_biases  # kept while small
-    monkeypatch.setattr(emotion2vec, "ALIBI_CACHE_MAX", 1000)
+    monkeypatch.setattr(emotion2vec_encoder, "ALIBI_CACHE_MAX", 1000)
     encoder(clips[:2])
     assert not encoder.model.alibi_biases
 
@@ -160,15 +160,15 @@ def test_group_norm_extractor_is_not_padded(tiny, tmp_path):
     config = testing.random_model_config(32, 2, 2, 1, 16)
     config["model_conf"]["modalities"]["audio"]["extractor_mode"] = "default"
     model = emotion2vec.load(str(testing.write_random_model(tmp_path, config)), device="cpu")
-    assert emotion2vec.padding_is_exact(batched(tiny).model)
-    assert not emotion2vec.padding_is_exact(model.model)
+    assert emotion2vec_encoder.padding_is_exact(batched(tiny).model)
+    assert not emotion2vec_encoder.padding_is_exact(model.model)
 
 
 def test_batches_bound_padded_seconds():
     lengths = [16000 * s for s in (1, 8, 2, 3, 2)]
-    groups = emotion2vec.batches(lengths, 6 * 16000, None)
+    groups = emotion2vec_encoder.batches(lengths, 6 * 16000, None)
     assert groups == [[1], [3, 2], [4, 0]]
-    assert emotion2vec.batches(lengths, 60 * 16000, 2) == [[1, 3], [2, 4], [0]]
+    assert emotion2vec_encoder.batches(lengths, 60 * 16000, 2) == [[1, 3], [2, 4], [0]]
 
 
 def test_bfloat16_on_cpu_is_close(tiny, clips):
@@ -225,9 +225,9 @@ def test_missing_directory(tmp_path):
 
 
 def test_hub_id_rule():
-    assert emotion2vec.is_hub_id("iic/emotion2vec_plus_base")
+    assert emotion2vec_hub.is_hub_id("iic/emotion2vec_plus_base")
     for path in ("./iic/emotion2vec", "/models/emotion2vec", "~/e2v", "a/b/c", "e2v"):
-        assert not emotion2vec.is_hub_id(path)
+        assert not emotion2vec_hub.is_hub_id(path)
 
 
 def test_unreachable_hub_fails_fast(monkeypatch):
@@ -241,7 +241,7 @@ def test_unreachable_hub_fails_fast(monkeypatch):
 def test_hub_id_downloads_into_the_cache(tiny, monkeypatch):
     # The module, not the function of the same name that `modelscope.hub` re-exports.
     hub = importlib.import_module("modelscope.hub.snapshot_download")
-    monkeypatch.setattr(emotion2vec, "hub_reachable", lambda: True)
+    monkeypatch.setattr(emotion2vec_hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(hub, "snapshot_download", lambda model_id: str(tiny))
     encoder = emotion2vec.load("iic/emotion2vec_plus_base", device="cpu")
     assert encoder.metadata["model"] == "iic/emotion2vec_plus_base"

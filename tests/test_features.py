@@ -8,10 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-import xcorpus.features as features
 from xcorpus.cli import main as cli_main
-from xcorpus.features import (
-    BACKENDS,
+from xcorpus.features import BACKENDS, extraction
+from xcorpus.features.encoder import Embedding, ItemError
+from xcorpus.features.extraction import (
     FeatureError,
     extract,
     extract_to_file,
@@ -19,7 +19,6 @@ from xcorpus.features import (
     load_encoder,
     pool_sequence,
 )
-from xcorpus.features.encoder import Embedding, ItemError
 from xcorpus.features.shards import read_feature_set, read_metadata, shard_rows, write_shard
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
 
@@ -77,7 +76,7 @@ def test_egemaps_does_not_depend_on_shard_count(tone_index, tmp_path):
 
 def test_chunk_size_does_not_change_features(tone_index, monkeypatch):
     whole = extract(tone_index, "egemaps")
-    monkeypatch.setattr(features, "CHUNK_SECONDS", 0.6)  # about one utterance per chunk
+    monkeypatch.setattr(extraction, "CHUNK_SECONDS", 0.6)  # about one utterance per chunk
     assert extract(tone_index, "egemaps").equals(whole)
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from xcorpus import runner
 from xcorpus.corpora import CORPORA
 from xcorpus.corpora.indexing import SPLITS, index_corpus
-from xcorpus.features import BACKENDS, GRANULARITIES, extract_to_file
+from xcorpus.features import BACKENDS, GRANULARITIES
+from xcorpus.features.extraction import extract_to_file
 from xcorpus.tables import INDEX_SCHEMA, RATED_SCHEMA, index_metadata, write_csv, write_parquet
 
 

@@ -32,6 +32,7 @@ from scipy import stats
 
 from xcorpus.labels import CLASS_INDEX, CLASSES
 from xcorpus.metrics import classification_metrics
+from xcorpus.render import markdown_comparisons
 from xcorpus.tables import write_csv, write_text
 
 REPLICATES = 2000
@@ -232,53 +233,6 @@ def _check_same_utterances(
             )
         if not frame["label"].equals(reference["label"]):
             raise ValueError(f"{where}: {run} labels utterances unlike {a}'s first run")
-
-
-def markdown_comparisons(rows: list[dict]) -> str:
-    """The comparisons as Markdown: per pair and split, UAR of a and b, the difference b - a,
-    the paired t-test and the bootstrap interval."""
-    header = [
-        "Comparison",
-        "A",
-        "B",
-        "Split",
-        "Seeds",
-        "UAR A",
-        "UAR B",
-        "Δ (B - A)",
-        "t",
-        "p",
-        "Bootstrap 95% CI",
-        "Share Δ ≤ 0",
-    ]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] * 4 + ["---:"] * (len(header) - 4)) + "|",
-    ]
-    for r in rows:
-        delta = f"{r['diff_mean']:+.3f}"
-        if r["diff_std"] is not None:
-            delta += f" ± {r['diff_std']:.3f}"
-        t, p = ("—", "—") if r["t"] is None else (f"{r['t']:.2f}", f"{r['p']:.3g}")
-        cells = [
-            r["comparison"],
-            r["a"],
-            r["b"],
-            r["split"],
-            str(r["n_seeds"]),
-            f"{r['uar_a']:.3f}",
-            f"{r['uar_b']:.3f}",
-            delta,
-            t,
-            p,
-            f"[{r['boot_ci95_low']:+.3f}, {r['boot_ci95_high']:+.3f}]",
-            f"{r['boot_share_le0']:.3f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    notes = sorted({f"{r['comparison']}: {r['t_note']}" for r in rows if r["t_note"]})
-    if notes:
-        lines += ["", "No t-test: " + "; ".join(notes) + "."]
-    return "\n".join(lines) + "\n"
 
 
 def write_comparisons(

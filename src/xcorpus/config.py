@@ -504,7 +504,7 @@ def check_feature_set(name: str, feature_set: dict) -> None:
     if not model:
         raise ConfigError(f"feature set {name}: backend {backend} needs `model:` (a local path)")
     if backend == "emotion2vec":
-        from xcorpus.features.emotion2vec import is_hub_id
+        from xcorpus.features.emotion2vec_hub import is_hub_id
 
         if is_hub_id(model):
             return

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from xcorpus.comparisons import BOOTSTRAP_SEED, REPLICATES, differences, write_comparisons
 from xcorpus.metrics import DIMENSIONS, concordance, dimensional_metrics
+from xcorpus.render import markdown_ccc_comparisons
 
 PRED = [f"pred_{d}" for d in DIMENSIONS]
 # Replicates drawn at once (N x block x 3 floats per seed and side).
@@ -138,30 +139,6 @@ def compare_ccc(
             | differences(ccc_a, ccc_b, diffs, common, unpaired)
         )
     return rows
-
-
-def markdown_ccc_comparisons(rows: list[dict]) -> str:
-    header = ["Comparison", "A", "B", "Split", "n rated", "Seeds", "CCC A", "CCC B"]
-    header += ["Δ (B - A)", "t", "p", "Bootstrap 95% CI", "Share Δ ≤ 0"]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] * 4 + ["---:"] * (len(header) - 4)) + "|",
-    ]
-    for r in rows:
-        delta = f"{r['diff_mean']:+.3f}" + (
-            f" ± {r['diff_std']:.3f}" if r["diff_std"] is not None else ""
-        )
-        t, p = ("—", "—") if r["t"] is None else (f"{r['t']:.2f}", f"{r['p']:.3g}")
-        cells = [r["comparison"], r["a"], r["b"], r["split"], str(r["n_rated"])]
-        cells += [str(r["n_seeds"]), f"{r['ccc_a']:.3f}", f"{r['ccc_b']:.3f}", delta, t, p]
-        cells += [f"[{r['boot_ci95_low']:+.3f}, {r['boot_ci95_high']:+.3f}]"]
-        cells += [f"{r['boot_share_le0']:.3f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "- CCC: mean over V/A/D of Lin's CCC on the split's rated utterances."]
-    notes = sorted({f"{r['comparison']}: {r['t_note']}" for r in rows if r["t_note"]})
-    if notes:
-        lines.append("- No t-test: " + "; ".join(notes) + ".")
-    return "\n".join(lines) + "\n"
 
 
 def write_ccc_comparisons(rows: list[dict], csv_path: Path, md_path: Path) -> str:

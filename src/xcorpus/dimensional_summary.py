@@ -14,21 +14,17 @@ import pyarrow as pa
 
 from xcorpus.aggregate import (
     STATISTICS,
-    VALIDATION,
-    VALIDATION_HEADER,
     Run,
-    _cell,
     _seed_list,
-    _seeds,
     run_task,
     split_results,
     summarise_defined,
     unrated_reasons,
 )
-from xcorpus.metrics import DIMENSIONS
+from xcorpus.metrics import DIMENSIONS_AND_MEAN as COLUMNS
+from xcorpus.render import ccc_markdown
 from xcorpus.tables import write_csv, write_text
 
-COLUMNS = (*DIMENSIONS, "mean")
 CCC_SCHEMA = pa.schema(
     [
         pa.field("experiment", pa.string(), nullable=False),
@@ -71,49 +67,6 @@ def ccc_table(runs: list[Run]) -> pa.Table:
                 row |= {f"ccc_{d}_{stat}": summary[stat] for stat in STATISTICS}
             rows.append(row)
     return pa.Table.from_pylist(rows, schema=CCC_SCHEMA)
-
-
-def ccc_markdown(table: pa.Table) -> str:
-    """The dimensional summary as Markdown: mean ± std CCC per dimension, "—" with a note where
-    a split is unrated or a CCC undefined."""
-    header = ["Experiment", "Train", "Seeds", "Split", "n rated"]
-    header += [f"CCC {d}" for d in COLUMNS]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] * 4 + ["---:"] * (len(header) - 4)) + "|",
-    ]
-    rows = table.to_pylist()
-    for row in rows:
-        split = VALIDATION_HEADER if row["split"] == VALIDATION else row["split"]
-        cells = [row["experiment"], row["train"], _seeds(row), split]
-        cells.append("—" if row["n_rated"] is None else str(row["n_rated"]))
-        cells += [_cell(row[f"ccc_{d}_mean"], row[f"ccc_{d}_std"]) for d in COLUMNS]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", *(f"- {note}" for note in ccc_notes(rows))]
-    return "\n".join(lines) + "\n"
-
-
-def ccc_notes(rows: list[dict]) -> list[str]:
-    """What the columns mean, and why each "—" is there."""
-    notes = [
-        "CCC: Lin's concordance correlation coefficient of predicted and rated V/A/D on the "
-        "common 1-5 scale, over the split's rated utterances (n rated), mean ± sample std "
-        "over seeds.",
-        f"{VALIDATION_HEADER}: the training corpora's validation speakers, on which the epoch "
-        "was selected (selection_metric); optimistic, not a test.",
-    ]
-    unrated = sorted({row["unrated"] for row in rows if row["unrated"]})
-    if unrated:
-        notes.append(f"— (no dimensional metric): {'; '.join(unrated)}.")
-    undefined = any(
-        row["unrated"] is None and row[f"ccc_{d}_mean"] is None for row in rows for d in COLUMNS
-    )
-    if undefined:
-        notes.append(
-            "— in a rated split: CCC undefined for some seed (prediction and truth one and the "
-            "same constant), so no mean over seeds."
-        )
-    return notes
 
 
 def write_ccc_summary(runs: list[Run], csv_path: Path, md_path: Path) -> str:

@@ -53,6 +53,10 @@ def classification_metrics(y_true, y_pred) -> dict:
     }
 
 
+# The split of the validation (selection) scores, in metrics.json and in every results table.
+VALIDATION = "validation"
+
+
 def utterance_digest(corpus_utt_ids: Iterable[tuple[str, str]]) -> str:
     """A short fingerprint of the set of (corpus, utt_id) a metric was computed on: two cells
     of a table are comparable only when their fingerprints are equal (same utterances)."""
@@ -62,9 +66,10 @@ def utterance_digest(corpus_utt_ids: Iterable[tuple[str, str]]) -> str:
 
 # V/A/D, in the order of the index columns and of every dimensional array (n x 3).
 DIMENSIONS = ("valence", "arousal", "dominance")
+DIMENSIONS_AND_MEAN = (*DIMENSIONS, "mean")
 DIMENSIONAL_METRICS = ("ccc", "pearson", "rmse")
 # The keys dimensional_metrics returns: each metric per dimension and its mean over them.
-DIMENSIONAL_KEYS = tuple(f"{m}_{d}" for m in DIMENSIONAL_METRICS for d in (*DIMENSIONS, "mean"))
+DIMENSIONAL_KEYS = tuple(f"{m}_{d}" for m in DIMENSIONAL_METRICS for d in DIMENSIONS_AND_MEAN)
 
 
 def concordance(y_true, y_pred, eps: float = 0.0):

@@ -5,7 +5,7 @@ Not used by the workflow: a real run loads its models from local directories or 
 
 from pathlib import Path
 
-from xcorpus.features.emotion2vec import quiet
+from xcorpus.features.emotion2vec_funasr import quiet
 
 
 def random_model_config(
