@@ -26,9 +26,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+
+if TYPE_CHECKING:  # xcorpus is imported in the child, after its Arrow pool is chosen
+    from xcorpus.train.settings import Settings
 
 CHILD = "--child"
 SHARDS = 4
@@ -122,11 +126,13 @@ def sequences(n: int, length: int, dim: int, rng: np.random.Generator) -> pa.Arr
     return pa.ListArray.from_arrays(offsets, frames)
 
 
-def experiment(epochs: int, frames: bool) -> dict:
-    """The schema's defaults for an IEMO -> MSPP experiment without a curriculum."""
+def experiment(epochs: int, frames: bool) -> "Settings":
+    """The schema's defaults for an IEMO -> MSPP experiment without a curriculum, as a
+    training job reads them."""
     from snakemake.utils import validate
 
-    from xcorpus.config import expand_experiments, with_builtin_feature_sets
+    from xcorpus.config import expand_experiments, mark_schema_defaults, with_builtin_feature_sets
+    from xcorpus.train.settings import Settings
 
     exp = {"name": "scale", "train_dataset": "IEMO", "num_epochs": epochs, "seeds": [1]}
     exp |= {"use_curriculum_learning": False, "curriculum_type": "none"}
@@ -137,10 +143,12 @@ def experiment(epochs: int, frames: bool) -> dict:
         "experiments": [exp],
         "wandb_mode": "disabled",
     }
+    given = [set(exp)]
     validate(config, str(Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml"))
     config["features"] = with_builtin_feature_sets(config["features"])
-    (expanded,) = expand_experiments(config)
-    return expanded
+    expanded = expand_experiments(config)
+    mark_schema_defaults(expanded, given)
+    return Settings.of(expanded[0])
 
 
 def child(world: dict, epochs: int, frames: bool, pool: str) -> dict:
@@ -168,7 +176,7 @@ def child(world: dict, epochs: int, frames: bool, pool: str) -> dict:
     data = load_data(
         exp, root / "manifest.parquet", [Path(p) for p in world["indexes"]], features, None
     )
-    data, _ = normalise(data, exp["feature_normalisation"], exp["min_speaker_utterances"])
+    data, _ = normalise(data, exp.feature_normalisation, exp.min_speaker_utterances)
     loaded = time.perf_counter() - start
     after_load = rss_mb()
     set_determinism(1)

@@ -37,33 +37,16 @@ from xcorpus.train.loop import (
     train_epoch,
 )
 from xcorpus.train.models import EmotionClassifier, ModelConfig, standardisation
+from xcorpus.train.settings import Settings
 
 SEED = 0
 
 
-def experiment(epochs: int) -> dict:
-    """The schema's defaults for everything the model and `fit` read."""
-    return {
-        "learning_rate": 1e-3,
-        "weight_decay": 1e-4,
-        "num_epochs": epochs,
-        "batch_size": 64,
-        "fusion_type": "concat",
-        "fusion_hidden_dim": 256,
-        "num_attention_heads": 4,
-        "dropout": 0.2,
-        "class_weights": True,
-        "loss": "cross_entropy",
-        "focal_gamma": 2.0,
-        "label_smoothing": 0.0,
-        "lr_scheduler": "none",
-        "lr_step_size": 10,
-        "lr_gamma": 0.5,
-        "lr_patience": 3,
-        "use_early_stopping": False,
-        "early_stopping_patience": 10,
-        "early_stopping_min_delta": 0.0,
-    }
+def experiment(epochs: int) -> Settings:
+    """The schema's defaults (those of train_scale's experiment, without a curriculum)."""
+    from train_scale import experiment as scale_experiment
+
+    return scale_experiment(epochs, frames=False)
 
 
 def synthetic(n: int, dim: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -79,15 +62,15 @@ def split(x: np.ndarray, y: np.ndarray, device: torch.device) -> Split:
     return Split(ids, corpus, {"audio": torch.from_numpy(x)}, torch.from_numpy(y)).to(device)
 
 
-def build_model(exp: dict, x_train: np.ndarray, device: torch.device) -> EmotionClassifier:
+def build_model(exp: Settings, x_train: np.ndarray, device: torch.device) -> EmotionClassifier:
     """The classifier with the same initial weights on every call."""
     torch.manual_seed(SEED)
     stats = {"audio": standardisation(torch.from_numpy(x_train))}
-    config = ModelConfig.from_experiment(exp, {"audio": x_train.shape[1]})
+    config = ModelConfig.from_settings(exp, {"audio": x_train.shape[1]})
     return EmotionClassifier(config, stats).to(device)
 
 
-def run_ours(exp: dict, train: Split, val: Split, x_train: np.ndarray) -> tuple[float, float]:
+def run_ours(exp: Settings, train: Split, val: Split, x_train: np.ndarray) -> tuple[float, float]:
     """Seconds and final validation accuracy of `fit`."""
     model = build_model(exp, x_train, train.y.device)
     start = time.perf_counter()
@@ -124,7 +107,7 @@ def baseline_accuracy(model: nn.Module, loader: DataLoader, device: torch.device
 
 
 def run_baseline(
-    exp: dict, data: tuple[np.ndarray, ...], device: torch.device
+    exp: Settings, data: tuple[np.ndarray, ...], device: torch.device
 ) -> tuple[float, float]:
     """Seconds and final validation accuracy of the Dataset + DataLoader loop."""
     x_train, y_train, x_val, y_val = data
@@ -132,12 +115,12 @@ def run_baseline(
     weight = class_weights(torch.from_numpy(y_train)).to(device)
     criterion = nn.CrossEntropyLoss(weight=weight)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=exp["learning_rate"], weight_decay=exp["weight_decay"]
+        model.parameters(), lr=exp.learning_rate, weight_decay=exp.weight_decay
     )
     train_loader = DataLoader(FeatureDataset(x_train, y_train), batch_size=64, shuffle=True)
     val_loader = DataLoader(FeatureDataset(x_val, y_val), batch_size=64)
     start = time.perf_counter()
-    for epoch in range(exp["num_epochs"]):
+    for epoch in range(exp.num_epochs):
         model.train()
         total = 0.0
         for batch in train_loader:
@@ -152,13 +135,13 @@ def run_baseline(
     return time.perf_counter() - start, accuracy
 
 
-def profile_ours(exp: dict, train: Split, x_train: np.ndarray) -> None:
+def profile_ours(exp: Settings, train: Split, x_train: np.ndarray) -> None:
     """Operator-level profile of one training epoch of our path."""
     model = build_model(exp, x_train, train.y.device)
     optimizer, loss_fn = make_optimizer(model, exp), make_loss(exp, train.y)
     order = np.random.default_rng(SEED).permutation(len(train))
     with torch.profiler.profile() as prof:
-        train_epoch(model, optimizer, loss_fn, train, order, exp["batch_size"])
+        train_epoch(model, optimizer, loss_fn, train, order, exp.batch_size)
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
 
 

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from xcorpus.tables import INDEX_SCHEMA
+from xcorpus.train.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -16,6 +17,18 @@ def schema_experiment(**overrides) -> dict:
     """An experiment holding every key's schema default, then `overrides`."""
     keys = yaml.safe_load(SCHEMA.read_text())["$defs"]["experiment"]["properties"]
     return {k: v["default"] for k, v in keys.items() if "default" in v} | overrides
+
+
+def schema_settings(**overrides) -> Settings:
+    """Training settings of schema_experiment(**overrides), with what expand_experiments and
+    mark_schema_defaults add (here: IEMO trained on, MSPI tested, no curriculum default noted)."""
+    added = {
+        "name": "exp",
+        "train_dataset": ["IEMO"],
+        "test_datasets": ["MSPI"],
+        "curriculum_defaults": [],
+    }
+    return Settings.of(schema_experiment(**added | overrides))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import torch
 from test_aggregate import fake_metrics
 from test_config import checked
 from test_tracking import EXPERIMENT, offline_runs, seed_metrics
-from test_train import experiment, make_world, run, with_vad_and_sessions
+from test_train import experiment, make_world, run, settings, with_vad_and_sessions
 
 from xcorpus.aggregate import Run, cross_corpus_table, loso_mean
 from xcorpus.config import ConfigError
@@ -92,7 +92,7 @@ def test_outputs_match_the_mlps_and_model_pt_round_trips(world, tmp_path, name, 
     model = load_model(tmp_path / "model.pt")
     assert model.record["hyperparameters"] == record["hyperparameters"]
     data = load_data(
-        experiment(), world["manifest_path"], world["indexes"], {"audio": world["audio"],
+        settings(), world["manifest_path"], world["indexes"], {"audio": world["audio"],
         "text": world["text"]}, None,
     )  # fmt: skip
     np.testing.assert_allclose(loop.predict_proba(model, data.test["MSPP"]), probs[40:], 1e-12)
@@ -117,12 +117,12 @@ def test_test_labels_never_shape_the_choice_or_the_predictions(world, tmp_path, 
 def test_validation_labels_decide_the_choice(world):
     """Validation labels set to what the grid point not chosen predicts make it the choice."""
     grid = [1e-3, 1.0]
-    exp = experiment(**classical("logistic", classifier_grid={"C": grid}))
+    exp = settings(**classical("logistic", classifier_grid={"C": grid}))
     features = {"audio": world["audio"], "text": world["text"]}
     data = noisy(load_data(exp, world["manifest_path"], world["indexes"], features, None))
     honest = fit_classical(exp, data)
     other = grid[1 - honest.record["grid_point"]]
-    alone = fit_classical(exp | {"classifier_grid": {"C": [other]}}, data)
+    alone = fit_classical(replace(exp, classifier_grid={"C": [other]}), data)
     guessed = torch.from_numpy(loop.predict_proba(alone.model, data.val).argmax(axis=1))
     assert (guessed != data.val.y).any()  # the two points disagree somewhere
     misled = fit_classical(exp, replace(data, val=replace(data.val, y=guessed)))
@@ -327,7 +327,7 @@ def test_a_leave_one_session_out_fold_and_its_mean_keep_the_record(tmp_path):
 
 
 def test_an_svm_needs_two_training_rows_per_class_for_its_probabilities(world):
-    exp = experiment(**classical("svm", "linear", classifier_grid={"C": [1.0]}))
+    exp = settings(**classical("svm", "linear", classifier_grid={"C": [1.0]}))
     features = {"audio": world["audio"], "text": world["text"]}
     data = load_data(exp, world["manifest_path"], world["indexes"], features, None)
     y = data.train.y.numpy()
@@ -342,7 +342,7 @@ def test_an_svm_needs_two_training_rows_per_class_for_its_probabilities(world):
 
 @pytest.mark.parametrize("name", ["logistic", "xgboost"])
 def test_a_class_absent_from_training_gets_probability_zero(world, name):
-    exp = experiment(**classical(name, classifier_grid={}))
+    exp = settings(**classical(name, classifier_grid={}))
     features = {"audio": world["audio"], "text": world["text"]}
     data = load_data(exp, world["manifest_path"], world["indexes"], features, None)
     three = np.flatnonzero(data.train.y.numpy() != 3)

@@ -1,21 +1,27 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import schema_settings
 
 from xcorpus.train.curriculum import PACINGS, describe, make_curriculum, pacing_fraction
+from xcorpus.train.settings import Settings
 
 
-def experiment(**changes) -> dict:
-    return {
-        "use_curriculum_learning": True,
-        "curriculum_type": "difficulty",
-        "curriculum_pacing": "linear",
-        "curriculum_epochs": 4,
-        "curriculum_start": 0.2,
-        "difficulty_method": "euclidean",
-        "num_epochs": 8,
-    } | changes
+def experiment(**changes) -> Settings:
+    return schema_settings(
+        **{
+            "use_curriculum_learning": True,
+            "curriculum_type": "difficulty",
+            "curriculum_pacing": "linear",
+            "curriculum_epochs": 4,
+            "curriculum_start": 0.2,
+            "difficulty_method": "euclidean",
+            "num_epochs": 8,
+        }
+        | changes
+    )
 
 
 def curriculum(groups, labels=None, difficulty=None, seed=0, **changes):
@@ -108,15 +114,17 @@ def test_difficulty_ties_are_broken_by_a_seeded_permutation_not_row_order():
 
 
 def test_describe_names_the_curriculum_and_its_defaults():
-    exp = experiment(curriculum_epochs=4, num_epochs=8) | {
-        "curriculum_defaults": ["curriculum_pacing", "difficulty_method"]
-    }
+    exp = experiment(
+        curriculum_epochs=4,
+        num_epochs=8,
+        curriculum_defaults=["curriculum_pacing", "difficulty_method"],
+    )
     assert describe(exp) == (
         "curriculum: difficulty (difficulty_method euclidean), linear pacing from 20% of each "
         "corpus's order at epoch 0 to all of it from epoch 4 on (epochs 0-7) "
         "[schema defaults: curriculum_pacing, difficulty_method]"
     )
-    assert describe(exp | {"use_curriculum_learning": False}).startswith(
+    assert describe(replace(exp, use_curriculum_learning=False)).startswith(
         "curriculum: none: every training row in every epoch"
     )
 

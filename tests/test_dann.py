@@ -7,8 +7,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import schema_experiment
-from test_train import experiment, make_world, run
+from conftest import schema_settings
+from test_train import make_world, run, settings
 
 from xcorpus.labels import CLASSES
 from xcorpus.tables import INDEX_SCHEMA, write_parquet
@@ -18,6 +18,7 @@ from xcorpus.train.data import Data, Split, load_data
 from xcorpus.train.loop import fit, set_determinism
 from xcorpus.train.models import EmotionClassifier, ModelConfig, load_model
 from xcorpus.train.sequences import Sequences
+from xcorpus.train.settings import Settings
 
 DIM = 6
 
@@ -99,7 +100,7 @@ def classifier(seed: int = 0) -> EmotionClassifier:
 
 
 def adversarial(data: Data, unlabelled: bool, **keys) -> DomainAdversarial:
-    exp = schema_experiment(domain_adaptation="dann", dann_unlabelled_test=unlabelled) | keys
+    exp = schema_settings(domain_adaptation="dann", dann_unlabelled_test=unlabelled, **keys)
     return DomainAdversarial(classifier(), domains(data, ["A", "B"], unlabelled), exp, seed=1)
 
 
@@ -132,7 +133,7 @@ def test_a_step_adds_the_domain_loss_of_training_and_unlabelled_rows():
     model = adversarial(data, True, dann_warmup_epochs=0, dann_weight=0.5)
     model.start_epoch(0, n_rows=4, batch_size=4)
     rows = torch.tensor([0, 1, 2, 3])
-    loss_fn = loop.TaskLoss(schema_experiment(), data.train)
+    loss_fn = loop.TaskLoss(schema_settings(), data.train)
     total, class_loss = model.step_loss(loss_fn, data.train, rows)
     extra = model.unlabelled_order[:4]
     x = torch.cat([data.train.x["audio"][rows], model.domains.unlabelled_x["audio"][extra]])
@@ -154,15 +155,10 @@ def test_unlabelled_rows_of_an_epoch_cover_the_test_rows_and_repeat_with_its_see
     assert model.unlabelled_order.tolist() != first
 
 
-def dann_experiment(**keys) -> dict:
+def dann_experiment(**keys) -> Settings:
     fast = {"learning_rate": 1e-2, "batch_size": 3, "num_epochs": 6, "lr_scheduler": "step"}
-    return (
-        schema_experiment(
-            domain_adaptation="dann", dann_unlabelled_test=True, dann_warmup_epochs=2, dropout=0.3
-        )
-        | fast
-        | keys
-    )
+    dann = {"domain_adaptation": "dann", "dann_unlabelled_test": True, "dann_warmup_epochs": 2}
+    return schema_settings(**dann | {"dropout": 0.3} | fast | keys)
 
 
 class Everything:
@@ -178,7 +174,7 @@ class Everything:
         return np.arange(self.n)
 
 
-def fit_dann(exp: dict, checkpoint=None):
+def fit_dann(exp: Settings, checkpoint=None):
     """A seeded domain-adversarial fit, built as train_seed builds it."""
     set_determinism(5)
     data = tiny_data()
@@ -241,7 +237,7 @@ def test_test_labels_never_shape_dann_training_and_model_pt_evaluates_identicall
     assert not any("domain" in k for k in checkpoint["state_dict"])
     model = load_model(tmp_path / "a" / "model.pt")
     data = load_data(
-        experiment(**DANN), world["manifest_path"], world["indexes"], features(world), None
+        settings(**DANN), world["manifest_path"], world["indexes"], features(world), None
     )
     saved = pq.read_table(tmp_path / "a" / "predictions.parquet").to_pandas()
     saved = saved[saved["role"] == "test"][[f"prob_{c}" for c in CLASSES]].to_numpy()

@@ -10,7 +10,7 @@ import pyarrow.csv
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import schema_experiment
+from conftest import schema_settings
 from scipy import stats
 from test_comparisons import comparison_rows
 from test_config import checked
@@ -92,7 +92,7 @@ def model(task: str) -> EmotionClassifier:
 def test_multitask_loss_is_class_loss_plus_weight_times_one_minus_ccc(weight):
     split, net = small_split(), model("multitask")
     rows = torch.arange(len(split))
-    experiment = schema_experiment(task="multitask", dimensional_weight=weight)
+    experiment = schema_settings(task="multitask", dimensional_weight=weight)
     loss = TaskLoss(experiment, split)(net, split, rows)
     logits, vad = net.outputs(split.inputs(rows))
     class_loss = torch.nn.functional.cross_entropy(logits, split.y).item()
@@ -105,7 +105,7 @@ def test_multitask_loss_is_class_loss_plus_weight_times_one_minus_ccc(weight):
 def test_dimensional_mse_loss_reads_the_rated_rows_alone():
     split, net = small_split(), model("dimensional")
     rows = torch.arange(len(split))
-    experiment = schema_experiment(task="dimensional", dimensional_loss="mse")
+    experiment = schema_settings(task="dimensional", dimensional_loss="mse")
     loss = TaskLoss(experiment, split)(net, split, rows)
     _, vad = net.outputs(split.inputs(rows))
     assert loss.item() == pytest.approx(((vad[2:] - split.vad[2:]) ** 2).mean().item(), rel=1e-6)
@@ -286,7 +286,7 @@ def test_a_multitask_run_stopped_and_resumed_ends_as_an_uninterrupted_one(tmp_pa
     from xcorpus.train import loop
 
     train, val = small_split(64, unrated=5), small_split(24, unrated=3)
-    experiment = schema_experiment(
+    experiment = schema_settings(
         name="mt", task="multitask", selection_metric="ccc", num_epochs=6, batch_size=16
     )
 
@@ -385,10 +385,10 @@ def test_the_class_loss_skips_rows_without_a_class(loss):
     split, net = unlabelled_split(), model("multitask")
     rows = torch.arange(len(split))
     common = {"task": "multitask", "loss": loss, "class_weights": True}
-    experiment = schema_experiment(dimensional_all_rated=True, **common)
+    experiment = schema_settings(dimensional_all_rated=True, **common)
     masked = TaskLoss(experiment, split)(net, split, rows)
     labelled = split.take(np.arange(8))  # the same rows with a class, weights from them alone
-    class_only = TaskLoss(schema_experiment(**common), labelled)
+    class_only = TaskLoss(schema_settings(**common), labelled)
     logits, vad = net.outputs(split.inputs(rows))
     expected = class_only.categorical(logits[:8], split.y[:8]) + class_only.dimensional(
         vad, split.vad

@@ -12,6 +12,7 @@ from xcorpus.feature_map_plan import EXPERIMENT_KEYS, mapped_feature_sets, panel
 from xcorpus.plots import feature_map as draw
 from xcorpus.train.data import load_data
 from xcorpus.train.normalise import normalise, statistics
+from xcorpus.train.settings import DataSettings
 
 
 def test_sample_takes_at_most_per_corpus_rows_of_each_corpus_whatever_the_order():
@@ -44,7 +45,7 @@ def experiment(**keys) -> dict:
 
 
 def audio_data(world: dict):
-    exp = experiment()
+    exp = DataSettings.of(experiment())
     return load_data(exp, world["manifest_path"], world["indexes"], {"audio": world["audio"]}, None)
 
 
@@ -111,8 +112,11 @@ def test_the_plan_has_the_raw_features_then_each_normalisation_used():
         ("train (as in a)", "train", "a"),
         ("speaker (as in b)", "speaker", "b"),
     ]
-    assert set(plan[0]["experiment"]) == {*EXPERIMENT_KEYS, "task"}
+    assert set(plan[0]["experiment"]) == {*EXPERIMENT_KEYS, "task", "difficulty_method"}
     assert plan[0]["experiment"]["task"] == "categorical"
+    # A panel's keys are what load_data reads: no other key of the experiment reruns the map.
+    loaded = DataSettings.of(plan[0]["experiment"])
+    assert (loaded.train_dataset, loaded.difficulty_method) == (("IEMO", "MSPI"), None)
     assert [c["method"] for c in panel_plan(experiments, "minilm")] == ["none", "corpus"]
     assert mapped_feature_sets(experiments) == ["egemaps", "minilm"]
     with pytest.raises(ValueError, match="no cross-corpus experiment reads feature set x"):

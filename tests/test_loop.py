@@ -15,22 +15,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import schema_experiment
+from conftest import schema_settings
 from torch import nn
 
 from xcorpus.tables import atomic
 from xcorpus.train import loop
 from xcorpus.train.data import Split
 from xcorpus.train.loop import FocalLoss, fit, make_loss, set_determinism, true_class_confidence
+from xcorpus.train.settings import Settings
 
 LR = 1e-2
 PACE_S = 0.004  # per training batch in the kill-and-resume script, so kills land mid-epoch
 
 
-def experiment(**overrides) -> dict:
+def experiment(**overrides) -> Settings:
     """Every training key at its schema default, except a few for speed."""
     fast = {"learning_rate": LR, "num_epochs": 6, "batch_size": 32}
-    return schema_experiment(**fast | overrides)
+    return schema_settings(**fast | overrides)
 
 
 class Mlp(nn.Module):
@@ -105,7 +106,7 @@ def data() -> tuple[Split, Split]:
     return synthetic()
 
 
-def train(data, exp: dict, seed: int = 3, curriculum=None, checkpoint=None, pace_s=0.0):
+def train(data, exp: Settings, seed: int = 3, curriculum=None, checkpoint=None, pace_s=0.0):
     """Seeded model and fit, as train_seed does; returns (Fit, model)."""
     set_determinism(seed)
     model = Mlp(data[0].x["audio"].shape[1], pace_s)

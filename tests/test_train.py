@@ -19,6 +19,7 @@ from xcorpus.train.data import announce, load_data
 from xcorpus.train.loop import class_weights, epoch_order, fit
 from xcorpus.train.models import load_model
 from xcorpus.train.run import Inputs, build_model, train_fold, train_seed
+from xcorpus.train.settings import Settings
 
 SIZES = {"IEMO": 96, "MSPI": 64, "MSPP": 80}  # IEMO, MSPI train; MSPP test
 DIMS = {"audio": 8, "text": 6}
@@ -99,8 +100,13 @@ def experiment(**overrides) -> dict:
         "seeds": [1],
         "audio_features": "synthetic_audio",
         "text_features": "synthetic_text",
+        "curriculum_defaults": [],
     }
     return schema_experiment(**small | overrides)
+
+
+def settings(**overrides) -> Settings:
+    return Settings.of(experiment(**overrides))
 
 
 def run(world: dict, out_dir: Path, seed: int = 1, **overrides) -> dict:
@@ -145,7 +151,7 @@ def test_learns_easy_problem_and_writes_outputs(world, tmp_path, modality, fusio
     assert set(checkpoint) == {"state_dict", "standardisation", "config", "classes"}
     model = load_model(tmp_path / "model.pt")
     data = load_data(
-        experiment(modality=modality),
+        settings(modality=modality),
         world["manifest_path"],
         world["indexes"],
         {m: world[m] for m in (["audio", "text"] if modality == "both" else [modality])},
@@ -319,7 +325,7 @@ def test_best_checkpoint_is_a_deep_copy(world, monkeypatch, script, best):
         return script[len(snapshots) - 1]
 
     monkeypatch.setattr(loop, "validation_uar", scripted_uar)
-    exp = experiment(num_epochs=len(script))
+    exp = settings(num_epochs=len(script))
     data = load_data(exp, world["manifest_path"], world["indexes"], {"audio": world["audio"]}, None)
     model = build_model(exp, data.train)
     result = fit(
@@ -342,7 +348,7 @@ def test_epoch_order_is_shuffled_subset():
     rng = np.random.default_rng(0)
     exp = {"curriculum_start": 0.5, "curriculum_epochs": 2}
     groups, labels = np.zeros(50), np.zeros(50, dtype=int)
-    curriculum = make_curriculum(experiment(**exp), groups, labels, np.arange(50.0), seed=0)
+    curriculum = make_curriculum(settings(**exp), groups, labels, np.arange(50.0), seed=0)
     order = epoch_order(curriculum, 0, None, rng)
     assert sorted(order.tolist()) == list(range(25))
     assert order.tolist() != sorted(order.tolist())

@@ -8,6 +8,7 @@ does not read) and training on official splits known to share speakers.
 """
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from jsonschema import ValidationError
@@ -35,7 +36,7 @@ class ConfigError(ValueError):
     """A configuration mistake, reported with the experiment and key it concerns."""
 
 
-def train_name(corpora: list[str]) -> str:
+def train_name(corpora: Sequence[str]) -> str:
     """The seed's name of a concatenated training set: corpora joined with '+' in given order."""
     return "+".join(corpora)
 

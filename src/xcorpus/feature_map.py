@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from xcorpus.train.data import Data, Split, load_data
 from xcorpus.train.normalise import map_splits, model_statistics, normalise
+from xcorpus.train.settings import DataSettings
 
 TSNE_MAX = 2000
 SEED = 0
@@ -40,7 +41,7 @@ class PanelSpec:
 
     title: str
     method: str  # a feature_normalisation; `none` is the features as extracted
-    experiment: dict  # what load_data and normalise read (name, corpora, min_speaker_utterances)
+    experiment: dict  # DataSettings' keys, and normalise's min_speaker_utterances
     modality: str  # audio | text: which input the feature set is
     manifest: Path
     indexes: list[Path]
@@ -117,9 +118,10 @@ def embed(x: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
 
 def panel(spec: PanelSpec, per_corpus: int, seed: int = SEED) -> Panel:
     """Load, normalise, sample and embed one panel."""
-    exp = spec.experiment
-    data = load_data(exp, spec.manifest, spec.indexes, {spec.modality: spec.shards}, None)
-    data = as_model_sees(data, spec.modality, spec.method, exp["min_speaker_utterances"])
+    settings = DataSettings.of(spec.experiment)
+    data = load_data(settings, spec.manifest, spec.indexes, {spec.modality: spec.shards}, None)
+    minimum = spec.experiment["min_speaker_utterances"]
+    data = as_model_sees(data, spec.modality, spec.method, minimum)
     x, corpus, utt_id, label = pooled(data, spec.modality)
     rows = sample(corpus, utt_id, per_corpus, seed)
     start = time.perf_counter()

@@ -49,6 +49,7 @@ def _inputs(exp: dict) -> list[tuple[str, str]]:
 
 def _column(title: str, method: str, exp: dict, modality: str) -> dict:
     # Read as a categorical task: a map of the features keeps every labelled utterance, also
-    # those a dimensional experiment would leave out of training for want of V/A/D.
-    keys = {k: exp[k] for k in EXPERIMENT_KEYS} | {"task": "categorical"}
+    # those a dimensional experiment would leave out of training for want of V/A/D. The map
+    # loads no difficulty scores, so it has no difficulty_method.
+    keys = {k: exp[k] for k in EXPERIMENT_KEYS} | {"task": "categorical", "difficulty_method": None}
     return {"title": title, "method": method, "modality": modality, "experiment": keys}

@@ -37,13 +37,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from xcorpus.grids import CLASSIFIERS, check_grid, grid_key, grid_points
+from xcorpus.grids import CLASSIFIERS, grid_points
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import classification_metrics
 from xcorpus.tables import atomic
 from xcorpus.train.data import Data
 from xcorpus.train.loop import class_weights
 from xcorpus.train.normalise import model_statistics
+from xcorpus.train.settings import Settings
 
 MODEL_FORMAT = "xcorpus.classical/1"
 CALIBRATION_FOLDS = 5  # an SVM's Platt scaling: fewer when a class has fewer training rows
@@ -126,15 +127,13 @@ class Selection:
     record: dict  # metrics.json `classifier`
 
 
-def fit_classical(experiment: dict, data: Data) -> Selection:
+def fit_classical(settings: Settings, data: Data) -> Selection:
     """Fit every grid point on the training rows, keep the first with the best validation
     UAR. Only data.train and data.val are read."""
-    name, label = experiment["classifier"], grid_key(experiment)
+    name, label = settings.classifier, settings.grid_key
     stats = {
         m: (mean.double().numpy(), std.double().numpy())
-        for m, (mean, std) in model_statistics(
-            experiment["feature_normalisation"], data.train
-        ).items()
+        for m, (mean, std) in model_statistics(settings.feature_normalisation, data.train).items()
     }
     x, x_val = vectors(data.train.x, stats), vectors(data.val.x, stats)
     y, y_val = data.train.y.cpu().numpy(), data.val.y.cpu().numpy()
@@ -144,11 +143,11 @@ def fit_classical(experiment: dict, data: Data) -> Selection:
     encoded = np.searchsorted(classes, y)
     folds = _calibration_folds(name, classes, encoded)
     weights = class_weights(data.train.y.cpu()).double().numpy()[y]
-    sample_weight = weights if experiment["class_weights"] else None
+    sample_weight = weights if settings.class_weights else None
     history, best = [], None
-    for i, point in enumerate(grid_points(check_grid(experiment))):
+    for i, point in enumerate(grid_points(settings.grid)):
         params = _resolved(point, x)
-        estimator = make_estimator(name, experiment["svm_kernel"], params, folds)
+        estimator = make_estimator(name, settings.svm_kernel, params, folds)
         estimator.fit(x, encoded, sample_weight=sample_weight)
         pred = classes[estimator.predict_proba(x_val).argmax(axis=1)]
         uar = classification_metrics(y_val, pred)["uar"]
@@ -177,7 +176,7 @@ def fit_classical(experiment: dict, data: Data) -> Selection:
         "name": label,
         "hyperparameters": params,
         "grid_point": chosen,
-        "grid": check_grid(experiment),
+        "grid": settings.grid,
         "validation_uar": best_uar,
         "deterministic": True,
     }

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xcorpus.train.settings import Settings
+
 CURRICULUM_TYPES = (
     "difficulty",
     "inverse_difficulty",
@@ -115,7 +117,7 @@ class Curriculum:
 
 
 def make_curriculum(
-    experiment: dict,
+    settings: Settings,
     groups: np.ndarray,
     labels: np.ndarray,
     difficulty: np.ndarray | None,
@@ -126,10 +128,10 @@ def make_curriculum(
     `difficulty` (larger = harder) is needed only by difficulty and inverse_difficulty; `seed`
     fixes the random and class_balance orderings.
     """
-    kind = experiment["curriculum_type"]
+    kind = settings.curriculum_type
     if kind not in CURRICULUM_TYPES:
         raise ValueError(f"unknown curriculum_type {kind!r} (expected one of {CURRICULUM_TYPES})")
-    if not experiment["use_curriculum_learning"] or kind == "none":
+    if not settings.use_curriculum_learning or kind == "none":
         return Curriculum.everything(len(groups))
     members = [np.flatnonzero(groups == g) for g in dict.fromkeys(groups.tolist())]
     rng = np.random.default_rng(seed)
@@ -144,9 +146,9 @@ def make_curriculum(
         ranked = members
     return Curriculum(
         tuple(ranked),
-        experiment["curriculum_start"],
-        experiment["curriculum_epochs"],
-        experiment["curriculum_pacing"],
+        settings.curriculum_start,
+        settings.curriculum_epochs,
+        settings.curriculum_pacing,
         needs_confidence=kind == "model_confidence",
     )
 
@@ -171,21 +173,21 @@ def _by_difficulty(
     return [rows[np.argsort(sign * difficulty[rows], kind="stable")] for rows in shuffled]
 
 
-def describe(experiment: dict) -> str:
+def describe(settings: Settings) -> str:
     """The curriculum in effect, for the training log: type, pacing, epochs, and which of its
     keys the experiment left to the schema's defaults."""
-    kind = experiment["curriculum_type"]
-    if not experiment["use_curriculum_learning"] or kind == "none":
+    kind = settings.curriculum_type
+    if not settings.use_curriculum_learning or kind == "none":
         what = "none: every training row in every epoch"
     else:
-        method = f" (difficulty_method {experiment['difficulty_method']})"
+        method = f" (difficulty_method {settings.difficulty_method})"
         what = (
             f"{kind}{method if kind in ('difficulty', 'inverse_difficulty') else ''}, "
-            f"{experiment['curriculum_pacing']} pacing from {experiment['curriculum_start']:.0%} "
+            f"{settings.curriculum_pacing} pacing from {settings.curriculum_start:.0%} "
             f"of each corpus's order at epoch 0 to all of it from epoch "
-            f"{experiment['curriculum_epochs']} on (epochs 0-{experiment['num_epochs'] - 1})"
+            f"{settings.curriculum_epochs} on (epochs 0-{settings.num_epochs - 1})"
         )
-    defaults = experiment.get("curriculum_defaults", [])
+    defaults = settings.curriculum_defaults
     return f"curriculum: {what}" + (
         f" [schema defaults: {', '.join(defaults)}]" if defaults else ""
     )

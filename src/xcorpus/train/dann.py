@@ -16,6 +16,7 @@ optimises and checkpoints), not in the classifier: model.pt holds the classifier
 with load_model and evaluates exactly as the trained model did.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -26,6 +27,7 @@ from torch import nn
 from xcorpus.train.data import Data, Split
 from xcorpus.train.models import EmotionClassifier
 from xcorpus.train.sequences import Sequences
+from xcorpus.train.settings import Settings
 
 if TYPE_CHECKING:  # loop imports this module
     from xcorpus.train.loop import TaskLoss
@@ -76,7 +78,7 @@ class Domains:
         )
 
 
-def domains(data: Data, train_corpora: list[str], unlabelled_test: bool) -> Domains:
+def domains(data: Data, train_corpora: Sequence[str], unlabelled_test: bool) -> Domains:
     """Domain labels: training corpus i in `train_corpora` order is domain i; with
     `unlabelled_test`, the test corpora follow in their order, with their features only.
     Validation and in-corpus test rows never enter the domain loss."""
@@ -106,7 +108,7 @@ class DomainAdversarial(nn.Module):
     (validation, prediction); step_loss is a training step's class + domain loss."""
 
     def __init__(
-        self, classifier: EmotionClassifier, domains: Domains, experiment: dict, seed: int
+        self, classifier: EmotionClassifier, domains: Domains, settings: Settings, seed: int
     ):
         super().__init__()
         self.classifier = classifier
@@ -117,7 +119,7 @@ class DomainAdversarial(nn.Module):
             nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, len(domains.names))
         )
         self.domains = domains
-        self.weight, self.warmup = experiment["dann_weight"], experiment["dann_warmup_epochs"]
+        self.weight, self.warmup = settings.dann_weight, settings.dann_warmup_epochs
         self.seed = seed
         self.domain_loss = nn.CrossEntropyLoss(reduction="sum")
         self.start_epoch(0, 0, 1)  # until fit starts epoch 0: its λ, no unlabelled rows
@@ -193,7 +195,7 @@ def describe(record: dict) -> str:
     return line
 
 
-def record(experiment: dict, domains: Domains | None) -> dict:
+def record(settings: Settings, domains: Domains | None) -> dict:
     """metrics.json's `domain_adaptation`: method, weight, warm-up, the domains with their
     domain-loss rows, and whether (and why) the result is transductive."""
     if domains is None:
@@ -201,13 +203,13 @@ def record(experiment: dict, domains: Domains | None) -> dict:
     counts = torch.bincount(domains.train, minlength=len(domains.names))
     if domains.unlabelled is not None:
         counts = counts + torch.bincount(domains.unlabelled, minlength=len(domains.names))
-    tests = domains.names[len(experiment["train_dataset"]) :]
+    tests = domains.names[len(settings.train_dataset) :]
     transductive = bool(tests)
     return {
         "method": "dann",
-        "weight": experiment["dann_weight"],
-        "warmup_epochs": experiment["dann_warmup_epochs"],
-        "unlabelled_test": experiment["dann_unlabelled_test"],
+        "weight": settings.dann_weight,
+        "warmup_epochs": settings.dann_warmup_epochs,
+        "unlabelled_test": settings.dann_unlabelled_test,
         "domains": dict(zip(domains.names, counts.tolist(), strict=True)),
         "transductive": transductive,
         "reason": (
@@ -219,12 +221,12 @@ def record(experiment: dict, domains: Domains | None) -> dict:
 
 
 def adversarial(
-    experiment: dict, seed: int, model: EmotionClassifier, data: Data, device: torch.device
+    settings: Settings, seed: int, model: EmotionClassifier, data: Data, device: torch.device
 ) -> tuple["Trained", dict]:
     """What training optimises (the classifier, or under dann the classifier with its domain
     head beside it) and the `domain_adaptation` record for metrics.json."""
-    if experiment["domain_adaptation"] == "none":
-        return model, record(experiment, None)
-    corpora = domains(data, experiment["train_dataset"], experiment["dann_unlabelled_test"])
-    trained = DomainAdversarial(model, corpora.to(device), experiment, seed).to(device)
-    return trained, record(experiment, corpora)
+    if settings.domain_adaptation == "none":
+        return model, record(settings, None)
+    corpora = domains(data, settings.train_dataset, settings.dann_unlabelled_test)
+    trained = DomainAdversarial(model, corpora.to(device), settings, seed).to(device)
+    return trained, record(settings, corpora)

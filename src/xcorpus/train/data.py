@@ -12,6 +12,7 @@ guessed.
 """
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,13 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from xcorpus.config import has_dimensional_head, train_name
+from xcorpus.config import train_name
 from xcorpus.corpora import CORPORA
 from xcorpus.difficulty import VAD_COLUMNS, rescale, score_centroid
 from xcorpus.features.shards import has_frames, read_feature_set, schema_metadata
 from xcorpus.labels import CLASS_INDEX
 from xcorpus.manifest import loso_roles
 from xcorpus.train.sequences import Sequences
+from xcorpus.train.settings import DataSettings
 
 ROLES = ("train", "val", "heldout", "test")
 # The class of a rated utterance outside the four classes (dimensional_all_rated): the class
@@ -105,7 +107,7 @@ class Data:
 
 
 def load_data(
-    experiment: dict,
+    settings: DataSettings,
     manifest: Path,
     indexes: list[Path],
     features: dict[str, list[Path]],
@@ -123,25 +125,25 @@ def load_data(
     Training rows are ordered by corpus in `train_dataset` order (so corpus blocks are
     contiguous, as the console summary reports), manifest order within a corpus.
     """
-    rows = ordered_manifest(experiment, manifest)
+    rows = ordered_manifest(settings, manifest)
     labels = read_labels(indexes)
     rows = rows.merge(labels, on=["corpus", "utt_id"], how="left", validate="one_to_one")
     _require(rows, rows["speaker"].isna(), "is not in the corpus indexes")
     unlabelled = rows["label"].isna()
-    if not experiment.get("dimensional_all_rated"):
+    if not settings.dimensional_all_rated:
         _require(rows, unlabelled, "has no label in the corpus indexes")
     unknown = ~(rows["label"].isin(list(CLASS_INDEX)) | unlabelled)
     _require(rows, unknown, f"has a label outside {list(CLASS_INDEX)}")
     if fold is not None:
         if share is None:
             raise ValueError(f"fold {fold} needs the share of speakers that validate")
-        rows = fold_rows(rows, experiment, fold, share)
+        rows = fold_rows(rows, settings, fold, share)
     classes = rows["label"].map(CLASS_INDEX).fillna(NO_CLASS)
     y = torch.tensor(classes.to_numpy(np.int64))
     tables = {kind: read_feature_table(kind, paths) for kind, paths in features.items()}
-    sequences = uses_sequences(experiment, [table for _, table in tables.values()])
+    sequences = uses_sequences(settings, [table for _, table in tables.values()])
     x = {kind: read_features(rows, *named, sequences) for kind, named in tables.items()}
-    vad = common_scale_vad(rows) if has_dimensional_head(experiment) else None
+    vad = common_scale_vad(rows) if settings.has_dimensional_head else None
     full = Split(
         rows["utt_id"].to_numpy(object),
         rows["corpus"].to_numpy(object),
@@ -153,22 +155,22 @@ def load_data(
     role = rows["role"].to_numpy(object)
     train = np.flatnonzero(role == "train")
     unrated = 0
-    if experiment["task"] == "dimensional":
+    if settings.task == "dimensional":
         # Nothing to learn from a row without ratings when V/A/D is all that is trained.
         rated = full.rated.numpy()[train]
         train, unrated = train[rated], int((~rated).sum())
     scores = None
     if difficulty is not None:
-        scores = training_difficulty(experiment, rows.iloc[train], difficulty)
+        scores = training_difficulty(settings, rows.iloc[train], difficulty)
         train, scores = train[~np.isnan(scores)], scores[~np.isnan(scores)]
 
     def of(role_name: str, corpus: str) -> Split:
         return full.take(np.flatnonzero((role == role_name) & (full.corpus == corpus)))
 
     heldout = [
-        c for c in experiment["train_dataset"] if ((role == "heldout") & (full.corpus == c)).any()
+        c for c in settings.train_dataset if ((role == "heldout") & (full.corpus == c)).any()
     ]
-    tests = experiment["test_datasets"] if fold is None else []
+    tests = settings.test_datasets if fold is None else ()
     return Data(
         train=full.take(train),
         val=full.take(np.flatnonzero(role == "val")),
@@ -197,9 +199,9 @@ def common_scale_vad(rows: pd.DataFrame) -> torch.Tensor:
     return torch.from_numpy(vad.astype(np.float32))
 
 
-def fold_rows(rows: pd.DataFrame, experiment: dict, fold: int, share: float) -> pd.DataFrame:
+def fold_rows(rows: pd.DataFrame, settings: DataSettings, fold: int, share: float) -> pd.DataFrame:
     """The training corpus's rows with their roles in leave-one-session-out fold `fold`."""
-    (corpus,) = experiment["train_dataset"]
+    (corpus,) = settings.train_dataset
     rows = rows[(rows["corpus"] == corpus) & rows["fold"].notna()].reset_index(drop=True)
     if fold not in set(rows["fold"].astype(int)):
         raise ValueError(f"{corpus} has no session {fold} in the manifest")
@@ -212,12 +214,12 @@ def fold_rows(rows: pd.DataFrame, experiment: dict, fold: int, share: float) -> 
     return rows.iloc[order].reset_index(drop=True)
 
 
-def ordered_manifest(experiment: dict, path: Path) -> pd.DataFrame:
+def ordered_manifest(settings: DataSettings, path: Path) -> pd.DataFrame:
     """Manifest rows, checked against the experiment, train rows first in train_dataset order."""
     rows = pq.read_table(path, columns=["utt_id", "corpus", "role", "fold"]).to_pandas()
     _require(rows, ~rows["role"].isin(ROLES), f"has a role outside {ROLES}")
     _require(rows, rows.duplicated(["corpus", "utt_id"]), f"appears twice in {path}")
-    train, test = experiment["train_dataset"], experiment["test_datasets"]
+    train, test = settings.train_dataset, settings.test_datasets
     stray_heldout = sorted(set(rows.loc[rows["role"] == "heldout", "corpus"]) - set(train))
     if stray_heldout:
         raise ValueError(f"{path}: heldout rows of {stray_heldout[0]}, which is not trained on")
@@ -226,7 +228,7 @@ def ordered_manifest(experiment: dict, path: Path) -> pd.DataFrame:
         if stray := sorted(set(present) - set(corpora)):
             raise ValueError(
                 f"{path}: {role} rows of corpus {stray[0]}, which experiment "
-                f"{experiment['name']} does not list for {role} ({', '.join(corpora)})"
+                f"{settings.name} does not list for {role} ({', '.join(corpora)})"
             )
         if missing := [c for c in corpora if c not in set(present)]:
             raise ValueError(f"{path}: no {role} utterances of {missing[0]}")
@@ -260,10 +262,10 @@ def read_feature_table(kind: str, paths: list[Path]) -> tuple[str, pa.Table]:
     return name, table
 
 
-def uses_sequences(experiment: dict, tables: list[pa.Table]) -> bool:
+def uses_sequences(settings: DataSettings, tables: list[pa.Table]) -> bool:
     """Cross-attention attends over sequences when both feature sets stored them."""
     frames = [has_frames(schema_metadata(t.schema)) for t in tables]
-    return experiment["fusion_type"] == "cross_attention" and len(tables) == 2 and all(frames)
+    return settings.fusion_type == "cross_attention" and len(tables) == 2 and all(frames)
 
 
 def read_features(
@@ -280,7 +282,9 @@ def read_features(
     return torch.from_numpy(np.ascontiguousarray(matrix[positions], dtype=np.float32))
 
 
-def training_difficulty(experiment: dict, rows: pd.DataFrame, paths: list[Path]) -> np.ndarray:
+def training_difficulty(
+    settings: DataSettings, rows: pd.DataFrame, paths: list[Path]
+) -> np.ndarray:
     """Difficulty of each training row (NaN where it has none), by the experiment's method.
 
     Centroid difficulty depends on statistics of the rated utterances (z-scores, class
@@ -288,7 +292,7 @@ def training_difficulty(experiment: dict, rows: pd.DataFrame, paths: list[Path])
     held-out session and test corpora never shape the training order. Euclidean and agreement
     difficulty are per-utterance values and are read from the difficulty files.
     """
-    if experiment["difficulty_method"] == "centroid":
+    if settings.difficulty_method == "centroid":
         return centroid_difficulty(rows)
     if not paths:
         raise ValueError("the difficulty curriculum needs difficulty files, but none were given")
@@ -328,7 +332,7 @@ def _require(rows: pd.DataFrame, bad, problem: str) -> None:
         raise ValueError(f"utterance {first['utt_id']}{where} {problem}{others}")
 
 
-def announce(train_counts: dict[str, int], test_datasets: list[str]) -> None:
+def announce(train_counts: dict[str, int], test_datasets: Sequence[str]) -> None:
     """Print the seed's console summary of the training set and where it is tested.
 
     `train_counts` maps each training corpus, in training order, to its training-role size.

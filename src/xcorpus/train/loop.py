@@ -14,13 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from xcorpus.config import selection_metric
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import DIMENSIONS, classification_metrics, concordance, dimensional_metrics
 from xcorpus.train.checkpoint import Progress, Scheduler, load_training, save_training
 from xcorpus.train.dann import DomainAdversarial, Trained
 from xcorpus.train.data import NO_CLASS, Split
 from xcorpus.train.models import EmotionClassifier
+from xcorpus.train.settings import Settings
 
 EVAL_BATCH = 4096
 # Padded sequences (up to 200 frames) and their attention weights need smaller batches.
@@ -93,15 +93,15 @@ class FocalLoss(nn.Module):
         return (per_class * weight).sum() / weight[target].sum()
 
 
-def make_loss(experiment: dict, y: torch.Tensor) -> nn.Module:
+def make_loss(settings: Settings, y: torch.Tensor) -> nn.Module:
     """The experiment's loss, weighted by inverse training-class frequency if asked."""
-    weight = class_weights(y.cpu()).to(y.device) if experiment["class_weights"] else None
-    smoothing = experiment["label_smoothing"]
-    if experiment["loss"] == "cross_entropy":
+    weight = class_weights(y.cpu()).to(y.device) if settings.class_weights else None
+    smoothing = settings.label_smoothing
+    if settings.loss == "cross_entropy":
         return nn.CrossEntropyLoss(weight=weight, label_smoothing=smoothing)
-    if experiment["loss"] == "focal":
-        return FocalLoss(experiment["focal_gamma"], weight, smoothing)
-    raise ValueError(f"unknown loss {experiment['loss']!r}; known: cross_entropy, focal")
+    if settings.loss == "focal":
+        return FocalLoss(settings.focal_gamma, weight, smoothing)
+    raise ValueError(f"unknown loss {settings.loss!r}; known: cross_entropy, focal")
 
 
 class DimensionalLoss(nn.Module):
@@ -131,15 +131,15 @@ class TaskLoss:
     dimensional loss (dimensional), or class loss + dimensional_weight x dimensional loss
     (multitask), from one pass through the shared encoder."""
 
-    def __init__(self, experiment: dict, train: Split):
-        self.task = experiment["task"]
+    def __init__(self, settings: Settings, train: Split):
+        self.task = settings.task
         # Under dimensional_all_rated some rows have no class: the class loss skips them.
-        self.masked = bool(experiment.get("dimensional_all_rated"))
+        self.masked = settings.dimensional_all_rated
         if self.task != "dimensional":
-            self.categorical = make_loss(experiment, train.y)
+            self.categorical = make_loss(settings, train.y)
         if self.task != "categorical":
-            self.dimensional = DimensionalLoss(experiment["dimensional_loss"])
-        self.weight = experiment["dimensional_weight"]
+            self.dimensional = DimensionalLoss(settings.dimensional_loss)
+        self.weight = settings.dimensional_weight
 
     def __call__(self, model: EmotionClassifier, split: Split, rows: torch.Tensor) -> torch.Tensor:
         return self.of_shared(model, model.embed(split.inputs(rows)), split, rows)
@@ -169,18 +169,18 @@ class TaskLoss:
         return self.categorical(logits[labelled], y[labelled])
 
 
-def make_optimizer(model: nn.Module, experiment: dict) -> torch.optim.AdamW:
+def make_optimizer(model: nn.Module, settings: Settings) -> torch.optim.AdamW:
     """AdamW, fused: one kernel per step instead of several per parameter, which on CPU roughly
     halves the time of a training step of the default model (still deterministic)."""
     return torch.optim.AdamW(
         model.parameters(),
-        lr=experiment["learning_rate"],
-        weight_decay=experiment["weight_decay"],
+        lr=settings.learning_rate,
+        weight_decay=settings.weight_decay,
         fused=True,
     )
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, experiment: dict) -> Scheduler | None:
+def make_scheduler(optimizer: torch.optim.Optimizer, settings: Settings) -> Scheduler | None:
     """The learning-rate schedule, stepped once per epoch (None: constant learning rate).
 
     plateau counts an epoch as an improvement when the selection score (validation UAR or
@@ -188,19 +188,19 @@ def make_scheduler(optimizer: torch.optim.Optimizer, experiment: dict) -> Schedu
     selection; it multiplies the rate by lr_gamma once more than lr_patience epochs in a row
     were not (torch's semantics).
     """
-    kind, gamma = experiment["lr_scheduler"], experiment["lr_gamma"]
+    kind, gamma = settings.lr_scheduler, settings.lr_gamma
     schedules = torch.optim.lr_scheduler
     if kind == "none":
         return None
     if kind == "cosine":
-        return schedules.CosineAnnealingLR(optimizer, T_max=experiment["num_epochs"])
+        return schedules.CosineAnnealingLR(optimizer, T_max=settings.num_epochs)
     if kind == "step":
-        return schedules.StepLR(optimizer, step_size=experiment["lr_step_size"], gamma=gamma)
+        return schedules.StepLR(optimizer, step_size=settings.lr_step_size, gamma=gamma)
     if kind == "exponential":
         return schedules.ExponentialLR(optimizer, gamma=gamma)
     if kind == "plateau":
         return schedules.ReduceLROnPlateau(
-            optimizer, mode="max", factor=gamma, patience=experiment["lr_patience"], threshold=0.0
+            optimizer, mode="max", factor=gamma, patience=settings.lr_patience, threshold=0.0
         )
     raise ValueError(f"unknown lr_scheduler {kind!r}; known: {', '.join(SCHEDULERS)}")
 
@@ -318,7 +318,7 @@ def run_epoch(
     loss_fn: TaskLoss,
     data: tuple[Split, Split],
     curriculum: Curriculum,
-    experiment: dict,
+    settings: Settings,
     rng: np.random.Generator,
     progress: Progress,
 ) -> dict:
@@ -329,12 +329,12 @@ def run_epoch(
     order = epoch_order(curriculum, epoch, confidence, rng)
     learning_rate = optimizer.param_groups[0]["lr"]
     if isinstance(model, DomainAdversarial):
-        model.start_epoch(epoch, len(order), experiment["batch_size"])
-    loss = train_epoch(model, optimizer, loss_fn, train, order, experiment["batch_size"])
+        model.start_epoch(epoch, len(order), settings.batch_size)
+    loss = train_epoch(model, optimizer, loss_fn, train, order, settings.batch_size)
     row = {
         "epoch": epoch,
         "train_loss": loss,
-        **validation_scores(model, val, experiment["task"]),
+        **validation_scores(model, val, settings.task),
         "learning_rate": learning_rate,
         "curriculum_fraction": curriculum.fraction(epoch),
         "samples_seen": progress.samples_seen + len(order),
@@ -361,13 +361,13 @@ def record_epoch(
     progress.epoch += 1
 
 
-def finished(progress: Progress, experiment: dict) -> bool:
+def finished(progress: Progress, settings: Settings) -> bool:
     """All epochs done, or early stopping's patience is used up."""
     patience_over = (
-        experiment["use_early_stopping"]
-        and progress.epochs_without_improvement >= experiment["early_stopping_patience"]
+        settings.use_early_stopping
+        and progress.epochs_without_improvement >= settings.early_stopping_patience
     )
-    return progress.epoch >= experiment["num_epochs"] or patience_over
+    return progress.epoch >= settings.num_epochs or patience_over
 
 
 @dataclass
@@ -383,7 +383,7 @@ def fit(
     train: Split,
     val: Split,
     curriculum: Curriculum,
-    experiment: dict,
+    settings: Settings,
     rng: np.random.Generator,
     checkpoint: Path | None = None,
 ) -> Fit:
@@ -399,23 +399,23 @@ def fit(
     With `checkpoint`, the resume state is written there after every epoch, and a run finding
     it on start continues after its last epoch, ending exactly as an uninterrupted run would
     (same history, best epoch, bitwise the same weights) given the same model construction,
-    data, experiment and seed. A finished run's checkpoint is kept: the caller deletes it once
+    data, settings and seed. A finished run's checkpoint is kept: the caller deletes it once
     it has written what it derives from the returned Fit, so that a kill before then resumes
     instead of training again.
     """
-    if experiment["num_epochs"] < 1:
-        raise ValueError(f"num_epochs must be at least 1, got {experiment['num_epochs']}")
-    loss_fn = TaskLoss(experiment, train)
-    metric = selection_metric(experiment)
-    optimizer = make_optimizer(model, experiment)
-    scheduler = make_scheduler(optimizer, experiment)
+    if settings.num_epochs < 1:
+        raise ValueError(f"num_epochs must be at least 1, got {settings.num_epochs}")
+    loss_fn = TaskLoss(settings, train)
+    metric = settings.selection_metric
+    optimizer = make_optimizer(model, settings)
+    scheduler = make_scheduler(optimizer, settings)
     progress = Progress()
     if checkpoint is not None and checkpoint.exists():
         progress = load_training(checkpoint, model, optimizer, scheduler, rng)
         print(f"resuming from {checkpoint} at epoch {progress.epoch}")
-    while not finished(progress, experiment):
+    while not finished(progress, settings):
         row = run_epoch(
-            model, optimizer, loss_fn, (train, val), curriculum, experiment, rng, progress
+            model, optimizer, loss_fn, (train, val), curriculum, settings, rng, progress
         )
         print(
             f"epoch {row['epoch']}: loss {row['train_loss']:.4f}, {_scores(row)}, "
@@ -427,13 +427,13 @@ def fit(
                 else ""
             )
         )
-        record_epoch(progress, row, model, experiment["early_stopping_min_delta"], metric)
+        record_epoch(progress, row, model, settings.early_stopping_min_delta, metric)
         step_scheduler(scheduler, selection_score(row, metric))
         if checkpoint is not None:
             save_training(checkpoint, model, optimizer, scheduler, progress, rng)
     if progress.best_epoch < 0:
         raise ValueError(
-            f"experiment {experiment['name']}: no epoch had a defined validation "
+            f"experiment {settings.name}: no epoch had a defined validation "
             f"{metric} (CCC is undefined when prediction and truth are one constant), so no "
             "epoch can be selected"
         )

@@ -19,6 +19,7 @@ from xcorpus.difficulty import COMMON_SCALE, VAD_COLUMNS
 from xcorpus.labels import CLASSES
 from xcorpus.tables import atomic
 from xcorpus.train.sequences import SequenceBatch, Sequences
+from xcorpus.train.settings import Settings
 
 FUSIONS = ("concat", "gated", "cross_attention")
 
@@ -34,17 +35,17 @@ class ModelConfig:
     task: str = "categorical"  # categorical | dimensional | multitask: which heads exist
 
     @classmethod
-    def from_experiment(
-        cls, experiment: dict, input_dims: dict[str, int], sequences: bool = False
+    def from_settings(
+        cls, settings: Settings, input_dims: dict[str, int], sequences: bool = False
     ) -> "ModelConfig":
         return cls(
             input_dims=input_dims,
-            hidden_dim=experiment["fusion_hidden_dim"],
-            fusion=experiment["fusion_type"],
-            num_heads=experiment["num_attention_heads"],
-            dropout=experiment["dropout"],
+            hidden_dim=settings.fusion_hidden_dim,
+            fusion=settings.fusion_type,
+            num_heads=settings.num_attention_heads,
+            dropout=settings.dropout,
             sequences=sequences,
-            task=experiment["task"],
+            task=settings.task,
         )
 
 

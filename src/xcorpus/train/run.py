@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from xcorpus.config import modalities, selection_metric, train_name, uses_difficulty
+from xcorpus.config import train_name
 from xcorpus.corpora import CORPORA
 from xcorpus.labels import CLASSES
 from xcorpus.metrics import (
@@ -44,6 +44,7 @@ from xcorpus.train.models import EmotionClassifier, ModelConfig, save_checkpoint
 from xcorpus.train.normalise import describe as describe_normalisation
 from xcorpus.train.normalise import model_statistics, normalise
 from xcorpus.train.sequences import Sequences
+from xcorpus.train.settings import Settings
 
 if TYPE_CHECKING:  # imported where used: an MLP run need not load scikit-learn and XGBoost
     from xcorpus.train.classical import ClassicalModel
@@ -66,15 +67,15 @@ PREDICTIONS_SCHEMA = pa.schema(
 )
 
 
-def build_model(experiment: dict, train: Split) -> EmotionClassifier:
+def build_model(settings: Settings, train: Split) -> EmotionClassifier:
     """The classifier; under feature_normalisation `train` it standardises each modality with
     the training split's statistics, under the others its inputs come normalised (or not)."""
     sequences = {m: x for m, x in train.x.items() if isinstance(x, Sequences)}
     if sequences:
         print("sequences: " + "; ".join(s.describe(m) for m, s in sequences.items()))
-    stats = model_statistics(experiment["feature_normalisation"], train)
+    stats = model_statistics(settings.feature_normalisation, train)
     dims = {m: x.dim if isinstance(x, Sequences) else x.shape[1] for m, x in train.x.items()}
-    config = ModelConfig.from_experiment(experiment, dims, sequences=bool(sequences))
+    config = ModelConfig.from_settings(settings, dims, sequences=bool(sequences))
     return EmotionClassifier(config, stats)
 
 
@@ -119,9 +120,9 @@ def _nullable(values: np.ndarray) -> pa.Array:
     return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
-def unrated_reasons(experiment: dict, data: Data) -> dict[str, str]:
+def unrated_reasons(settings: Settings, data: Data) -> dict[str, str]:
     """Why each test split without a rated utterance has no dimensional metric."""
-    if experiment["task"] == "categorical":
+    if settings.task == "categorical":
         return {}
     splits = {**data.test, **{f"{c} in-corpus": s for c, s in data.heldout.items()}}
     return {
@@ -149,17 +150,19 @@ class Inputs:
 def train_seed(
     experiment: dict, seed: int, inputs: Inputs, out_dir: Path, checkpoint_dir: Path
 ) -> dict:
-    """Train the cross-corpus model of one seed; write out_dir/{metrics.json,
-    predictions.parquet, history.csv, model.pt}; return metrics."""
-    if experiment["evaluation_mode"] == "loso":
+    """Train the cross-corpus model of one seed of `experiment` (as expand_experiments
+    returns it); write out_dir/{metrics.json, predictions.parquet, history.csv, model.pt};
+    return metrics."""
+    settings = Settings.of(experiment)
+    if settings.evaluation_mode == "loso":
         raise ValueError(
-            f"experiment {experiment['name']}: train_seed runs cross_corpus evaluation, "
+            f"experiment {settings.name}: train_seed runs cross_corpus evaluation, "
             "which evaluation_mode loso does not include"
         )
-    data = _load(experiment, seed, inputs)
-    announce(_train_counts(experiment, data), experiment["test_datasets"])
+    data = _load(settings, seed, inputs)
+    announce(_train_counts(settings, data), settings.test_datasets)
     return _run(
-        experiment,
+        settings,
         seed,
         data,
         Path(out_dir),
@@ -178,35 +181,37 @@ def train_fold(
 ) -> dict:
     """Train leave-one-session-out fold `fold` (its session held out) of one seed; writes the
     same files as train_seed, with the held-out session under `in_corpus`."""
-    data = _load(experiment, seed, inputs, fold, share)
-    (corpus,) = experiment["train_dataset"]
-    counts = _train_counts(experiment, data)
+    settings = Settings.of(experiment)
+    data = _load(settings, seed, inputs, fold, share)
+    (corpus,) = settings.train_dataset
+    counts = _train_counts(settings, data)
     print(
         f"🚀 LOSO fold {fold}: {corpus} without session {fold} ({counts[corpus]} samples) "
         f"-> session {fold}"
     )
     resume = _resume_path(checkpoint_dir, experiment, seed, inputs, fold)
-    return _run(experiment, seed, data, Path(out_dir), resume, {"fold": fold})
+    return _run(settings, seed, data, Path(out_dir), resume, {"fold": fold})
 
 
-def _load(experiment: dict, seed: int, inputs: Inputs, fold=None, share=None) -> Data:
+def _load(settings: Settings, seed: int, inputs: Inputs, fold=None, share=None) -> Data:
     set_determinism(seed)
     given = {"audio": inputs.audio_features, "text": inputs.text_features}
-    features = {m: given[m] for m in modalities(experiment)}
-    scores = inputs.difficulty if uses_difficulty(experiment) else None
-    return load_data(experiment, inputs.manifest, inputs.indexes, features, scores, fold, share)
+    features = {m: given[m] for m in settings.modalities}
+    scores = inputs.difficulty if settings.uses_difficulty else None
+    return load_data(settings, inputs.manifest, inputs.indexes, features, scores, fold, share)
 
 
-def _train_counts(experiment: dict, data: Data) -> dict[str, int]:
-    return {c: int((data.train.corpus == c).sum()) for c in experiment["train_dataset"]}
+def _train_counts(settings: Settings, data: Data) -> dict[str, int]:
+    return {c: int((data.train.corpus == c).sum()) for c in settings.train_dataset}
 
 
 def _resume_path(
     checkpoint_dir: Path, experiment: dict, seed: int, inputs: Inputs, fold: int | None = None
 ) -> Path:
     """Where the job's resume state lives, outside its declared outputs. The name hashes the
-    experiment, seed, fold and input files (path, size, mtime), so a changed configuration or
-    new features never resume from a stale state, and runs never share one."""
+    experiment (its whole dict, not only the keys Settings holds), seed, fold and input files
+    (path, size, mtime), so a changed configuration or new features never resume from a stale
+    state, and runs never share one."""
     files: dict[str, list[int]] = {}
     identity = {"experiment": experiment, "seed": seed, "fold": fold, "files": files}
     for path in [
@@ -225,7 +230,12 @@ def _resume_path(
 
 
 def _run(
-    experiment: dict, seed: int, data: Data, out_dir: Path, resume: Path, extra: dict | None = None
+    settings: Settings,
+    seed: int,
+    data: Data,
+    out_dir: Path,
+    resume: Path,
+    extra: dict | None = None,
 ) -> dict:
     """Fit, select the best epoch (a classical classifier: its hyperparameters,
     xcorpus.train.classical) on the validation selection metric (UAR, or CCC for a V/A/D
@@ -233,42 +243,42 @@ def _run(
     outputs (metrics with `extra` keys), then drop the resume state."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data, normalisation = normalise(
-        data, experiment["feature_normalisation"], experiment["min_speaker_utterances"]
+        data, settings.feature_normalisation, settings.min_speaker_utterances
     )
     print(describe_normalisation(normalisation))
     warn_missing_classes(data.train.y.cpu().numpy())
     model: EmotionClassifier | ClassicalModel
-    if experiment["classifier"] == "mlp":
-        model, history, selection = _fit_mlp(experiment, seed, data, resume, device)
+    if settings.classifier == "mlp":
+        model, history, selection = _fit_mlp(settings, seed, data, resume, device)
     else:  # imported here: an MLP run need not load scikit-learn and XGBoost
         from xcorpus.train.classical import fit_classical
 
-        fitted = fit_classical(experiment, data)
+        fitted = fit_classical(settings, data)
         model, history = fitted.model, fitted.history
         selection = {
-            "domain_adaptation": adaptation_record(experiment, None),
+            "domain_adaptation": adaptation_record(settings, None),
             "best_epoch": None,
             "classifier": fitted.record,
         }
     val = data.val.to(device)
 
-    task = experiment["task"]
+    task = settings.task
     val_metrics, val_predictions = evaluate(model, val, "val", task)
     tests = {c: evaluate(model, split.to(device), "test", task) for c, split in data.test.items()}
     heldout = {c: evaluate(model, s.to(device), "heldout", task) for c, s in data.heldout.items()}
     metrics = {
-        "experiment": experiment["name"],
-        "train": train_name(experiment["train_dataset"]),
+        "experiment": settings.name,
+        "train": train_name(settings.train_dataset),
         "seed": seed,
         **(extra or {}),
         "feature_normalisation": normalisation,
         "task": task,
-        "selection_metric": selection_metric(experiment),
+        "selection_metric": settings.selection_metric,
         **selection,
         "validation": val_metrics,
         "test": {c: m for c, (m, _) in tests.items()},
         "in_corpus": {c: m for c, (m, _) in heldout.items()},
-        "unrated": unrated_reasons(experiment, data),
+        "unrated": unrated_reasons(settings, data),
         "n": {
             "train": len(data.train),
             "train_unscored": data.unscored,
@@ -283,7 +293,7 @@ def _run(
             "in_corpus": {c: _digest(split, task) for c, split in data.heldout.items()},
         },
     }
-    if experiment["dimensional_all_rated"]:
+    if settings.dimensional_all_rated:
         metrics["n"]["train_unlabelled"] = int((~data.train.labelled).sum())
     predictions = [
         val_predictions,
@@ -304,10 +314,10 @@ def _run(
 
 
 def _fit_mlp(
-    experiment: dict, seed: int, data: Data, resume: Path, device: torch.device
+    settings: Settings, seed: int, data: Data, resume: Path, device: torch.device
 ) -> tuple[EmotionClassifier, list[dict], dict]:
     """The MLP with its best epoch's weights, its history, and its selection record."""
-    model = build_model(experiment, data.train).to(device)
+    model = build_model(settings, data.train).to(device)
     train, val = data.train.to(device), data.val.to(device)
     rng = np.random.default_rng(seed)
     if data.unrated:
@@ -315,19 +325,19 @@ def _fit_mlp(
             f"task dimensional: {data.unrated} training utterance(s) without all of V/A/D left "
             f"out of training ({len(data.train)} train on)"
         )
-    print(describe(experiment))
-    if uses_difficulty(experiment):
+    print(describe(settings))
+    if settings.uses_difficulty:
         print(
             f"difficulty curriculum: {data.unscored} training utterance(s) without a "
-            f"{experiment['difficulty_method']} difficulty left out of training "
+            f"{settings.difficulty_method} difficulty left out of training "
             f"({len(data.train)} train on); validation and test sets are unaffected"
         )
     labels = data.train.y.cpu().numpy()
-    curriculum = make_curriculum(experiment, data.train.corpus, labels, data.difficulty, seed)
-    trained, adaptation = adversarial(experiment, seed, model, data, device)
+    curriculum = make_curriculum(settings, data.train.corpus, labels, data.difficulty, seed)
+    trained, adaptation = adversarial(settings, seed, model, data, device)
     print(describe_adaptation(adaptation))
     resume.parent.mkdir(parents=True, exist_ok=True)
-    result = fit(trained, train, val, curriculum, experiment, rng, resume)
+    result = fit(trained, train, val, curriculum, settings, rng, resume)
     trained.load_state_dict(result.best_state)
     return model, result.history, {"domain_adaptation": adaptation, "best_epoch": result.best_epoch}
 
