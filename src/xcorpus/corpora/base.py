@@ -266,8 +266,11 @@ def to_tables(loaded: Loaded, corpus: str) -> tuple[pa.Table, pa.Table]:
             raise ValueError(f"{corpus}: utterance {row['utt_id']} has label {row['label']!r}")
         row.setdefault("corpus", corpus)
     check_accounting(loaded, corpus)
-    columns = {name: [r.get(name) for r in rows] for name in INDEX_SCHEMA.names}
-    index = pa.Table.from_pydict(columns, schema=INDEX_SCHEMA)
     rejects = sorted(loaded.rejects, key=lambda r: (r["utt_id"] or "", r["source"] or ""))
-    rcols = {name: [r.get(name) for r in rejects] for name in REJECTS_SCHEMA.names}
-    return index, pa.Table.from_pydict(rcols, schema=REJECTS_SCHEMA)
+    return rows_table(rows, INDEX_SCHEMA), rows_table(rejects, REJECTS_SCHEMA)
+
+
+def rows_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """`rows` as a table of `schema`, a column a row lacks being null in it."""
+    columns = {name: [r.get(name) for r in rows] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from xcorpus.corpora import CORPORA
-from xcorpus.corpora.base import TEXT_ENCODING, Loaded, to_tables
+from xcorpus.corpora.base import TEXT_ENCODING, Loaded, rows_table, to_tables
 from xcorpus.corpora.probe import check_audio
 from xcorpus.corpora.splits import group_by_speaker
 from xcorpus.tables import RATED_SCHEMA, with_index_metadata
@@ -87,10 +87,8 @@ def index_corpus(
 
 def rated_table(rows: list[dict], corpus: str) -> pa.Table:
     """The rated rows (label None) as a RATED_SCHEMA table sorted by utt_id."""
-    rows = sorted(rows, key=lambda r: r["utt_id"])
-    columns = {name: [r.get(name) for r in rows] for name in RATED_SCHEMA.names}
-    columns["corpus"] = [corpus] * len(rows)
-    return pa.Table.from_pydict(columns, schema=RATED_SCHEMA)
+    rows = sorted(({**row, "corpus": corpus} for row in rows), key=lambda r: r["utt_id"])
+    return rows_table(rows, RATED_SCHEMA)
 
 
 def summary(name: str, root: Path, variant: str, index: pa.Table, rejects: pa.Table) -> dict:
