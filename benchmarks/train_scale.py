@@ -1,29 +1,39 @@
 """Training at MSP-PODCAST scale: peak RSS and time per epoch of one training job's data path.
 
 Usage: python benchmarks/train_scale.py [--rows 25000 100000 250000] [--dim 768] [--epochs 2]
-    [--frames-rows 2000 4000 8000] [--frames 50] [--frame-epochs 1] [--pools system default]
-    [--frame-pools system] [--dir DIR]
+    [--frames-rows 8000 32000] [--frames 50] [--frame-epochs 1] [--pools system default]
+    [--frame-pools system] [--stores memory mapped] [--data-limit-mb MB] [--dir DIR]
 
 Writes a synthetic corpus per size as the workflow would have it (an IEMO-named index, a
 manifest: 80 % train, 10 % validation, 10 % an MSPP-named test corpus; 4 classes; a feature set
 in 4 parquet shards), then in a fresh process per size runs what a training job runs:
 `load_data`, `normalise` (train statistics), the model, `fit` for --epochs (no curriculum) and
-the test predictions, reporting peak RSS (VmHWM), the RSS after imports, the feature files'
-size and the seconds of loading and per epoch; each size once per Arrow memory pool (the system
-allocator, which the workflow's training script sets, and Arrow's default, jemalloc).
+the test predictions, reporting peak RSS (VmHWM, which counts the pages of a memory-mapped
+store it has touched), the peak anonymous RSS (the process's own memory, sampled every 10 ms),
+the anonymous RSS after imports, the feature files' size and the seconds of loading and per
+epoch; each size once per Arrow memory pool (the system allocator, which the workflow's
+training script sets, and Arrow's default, jemalloc).
 
 Vectors: --rows utterances x --dim float32 embeddings, the audio MLP. Frames: --frames-rows
 utterances with --frames float16 frames each (default 50, the default 10 frames/s over ~5 s)
-of --dim audio and 20 tokens x 384 text, the cross-attention model over sequences.
+of --dim audio and 20 tokens x 384 text, the cross-attention model over sequences, in shards of
+at most 8,000 utterances, once per frame store (--stores: held in memory, or memory-mapped from
+a file in the work directory as the workflow trains). --data-limit-mb caps the children's
+private writable memory (RLIMIT_DATA, which a shared file mapping does not count), so a run
+that finishes under it shows the job fits in that much memory.
 """
 
 import argparse
+import functools
 import json
+import math
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,15 +46,31 @@ if TYPE_CHECKING:  # xcorpus is imported in the child, after its Arrow pool is c
 
 CHILD = "--child"
 SHARDS = 4
+FRAME_SHARD_ROWS = 8_000  # frames of at most this many utterances are generated at once
 TEXT_TOKENS, TEXT_DIM = 20, 384
 CLASSES = ("neutral", "happy", "sad", "angry")
 
 
 def rss_mb(field: str = "VmHWM") -> float:
-    """This process's peak (VmHWM) or current (VmRSS) resident memory in MB. Not getrusage:
-    its ru_maxrss survives exec, so a child would start at its parent's peak."""
+    """This process's resident memory in MB: peak (VmHWM), current (VmRSS) or anonymous
+    (RssAnon). Not getrusage: its ru_maxrss survives exec, so a child would start at its
+    parent's peak."""
     status = Path("/proc/self/status").read_text()
     return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1)) / 1024
+
+
+class AnonymousPeak(threading.Thread):
+    """The highest RssAnon seen, sampled every 10 ms: the kernel keeps no peak of anonymous
+    memory alone, and VmHWM also counts the mapped store's pages (evictable file cache)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = rss_mb("RssAnon")
+
+    def run(self) -> None:
+        while True:
+            self.peak = max(self.peak, rss_mb("RssAnon"))
+            time.sleep(0.01)
 
 
 def write_world(root: Path, rows: int, dim: int, frames: int) -> dict:
@@ -85,8 +111,9 @@ def write_world(root: Path, rows: int, dim: int, frames: int) -> dict:
     write_parquet(manifest.cast(MANIFEST_SCHEMA), root / "manifest.parquet")
     means = rng.normal(size=(4, dim)).astype(np.float32) * 0.07
     features = {"audio": [], "text": []}
-    for shard in range(SHARDS):
-        rows_of = np.arange(shard, rows, SHARDS)
+    shards = max(SHARDS, math.ceil(rows / FRAME_SHARD_ROWS)) if frames else SHARDS
+    for shard in range(shards):
+        rows_of = np.arange(shard, rows, shards)
         x = means[y[rows_of]] + rng.standard_normal((len(rows_of), dim), dtype=np.float32)
         columns = {
             "utt_id": [ids[i] for i in rows_of],
@@ -96,7 +123,7 @@ def write_world(root: Path, rows: int, dim: int, frames: int) -> dict:
         if frames:
             columns["frames"] = sequences(len(rows_of), frames, dim, rng)
             metadata["granularity"] = "frames"
-        path = root / "audio" / f"shard-{shard}-of-{SHARDS}.parquet"
+        path = root / "audio" / f"shard-{shard}-of-{shards}.parquet"
         write_shard(pa.table(columns), path, metadata)
         features["audio"].append(path)
         if frames:
@@ -109,7 +136,7 @@ def write_world(root: Path, rows: int, dim: int, frames: int) -> dict:
                 "frames": sequences(len(rows_of), TEXT_TOKENS, TEXT_DIM, rng),
             }
             metadata = metadata | {"dim": str(TEXT_DIM), "modality": "text"}
-            path = root / "text" / f"shard-{shard}-of-{SHARDS}.parquet"
+            path = root / "text" / f"shard-{shard}-of-{shards}.parquet"
             write_shard(pa.table(columns), path, metadata)
             features["text"].append(path)
     return {
@@ -151,9 +178,10 @@ def experiment(epochs: int, frames: bool) -> "Settings":
     return Settings.of(expanded[0])
 
 
-def child(world: dict, epochs: int, frames: bool, pool: str) -> dict:
+def child(world: dict, epochs: int, frames: bool, pool: str, store: str) -> dict:
     """One training job's data path in this process, with Arrow's `pool` (system, as the
-    workflow's training script sets it, or Arrow's default); its figures."""
+    workflow's training script sets it, or Arrow's default) and frames held in memory or
+    memory-mapped (`store`); its figures."""
     import torch
 
     from xcorpus.resources import use_system_memory_pool
@@ -170,15 +198,18 @@ def child(world: dict, epochs: int, frames: bool, pool: str) -> dict:
     torch.set_num_threads(1)
     exp = experiment(epochs, frames)
     root = Path(world["indexes"][0]).parent
-    after_imports = rss_mb()
+    after_imports = rss_mb("RssAnon")
+    anonymous = AnonymousPeak()
+    anonymous.start()
     start = time.perf_counter()
     features = {k: [Path(p) for p in v] for k, v in world["features"].items()}
-    data = load_data(
-        exp, root / "manifest.parquet", [Path(p) for p in world["indexes"]], features, None
-    )
+    indexes = [Path(p) for p in world["indexes"]]
+    scratch = tempfile.TemporaryDirectory(dir=root, prefix="frames-")
+    frames_dir = Path(scratch.name) if store == "mapped" else None
+    data = load_data(exp, root / "manifest.parquet", indexes, features, None, frames_dir=frames_dir)
     data, _ = normalise(data, exp.feature_normalisation, exp.min_speaker_utterances)
     loaded = time.perf_counter() - start
-    after_load = rss_mb()
+    after_load = rss_mb("RssAnon")
     set_determinism(1)
     model = build_model(exp, data.train)
     curriculum = make_curriculum(exp, data.train.corpus, data.train.y.numpy(), None, 1)
@@ -187,10 +218,12 @@ def child(world: dict, epochs: int, frames: bool, pool: str) -> dict:
     per_epoch = (time.perf_counter() - start) / epochs
     model.load_state_dict(result.best_state)
     predict_proba(model, data.test["MSPP"])
+    scratch.cleanup()
     return {
         "after_imports_mb": after_imports,
         "after_load_mb": after_load,
         "peak_mb": rss_mb(),
+        "peak_anonymous_mb": max(anonymous.peak, rss_mb("RssAnon")),
         "load_s": loaded,
         "epoch_s": per_epoch,
         "train_rows": len(data.train),
@@ -198,48 +231,71 @@ def child(world: dict, epochs: int, frames: bool, pool: str) -> dict:
 
 
 def measure(
-    rows: int, dim: int, frames: int, epochs: int, pools: list[str], workdir: Path
+    rows: int,
+    dim: int,
+    frames: int,
+    epochs: int,
+    pools: list[str],
+    stores: list[str],
+    workdir: Path,
+    data_limit_mb: int | None,
 ) -> list[dict]:
-    """Figures of one size, per Arrow memory pool, each in a fresh process."""
+    """Figures of one size, per Arrow memory pool and frame store, each in a fresh process;
+    the world is removed afterwards."""
     root = workdir / f"{'frames' if frames else 'vectors'}-{rows}"
     world = write_world(root, rows, dim, frames)
     feature_bytes = sum(Path(p).stat().st_size for v in world["features"].values() for p in v)
     results = []
+    limit = None if data_limit_mb is None else functools.partial(limit_data, data_limit_mb)
     for pool in pools:
-        command = [sys.executable, __file__, CHILD, json.dumps(world), str(epochs)]
-        command += [str(bool(frames)), pool]
-        run = subprocess.run(command, capture_output=True, text=True, check=True)
-        figures = json.loads(run.stdout.strip().splitlines()[-1])
-        results.append({"rows": rows, "pool": pool, "feature_mb": feature_bytes / 2**20, **figures})
+        for store in stores:
+            command = [sys.executable, __file__, CHILD, json.dumps(world), str(epochs)]
+            command += [str(bool(frames)), pool, store]
+            run = subprocess.run(
+                command, capture_output=True, text=True, check=True, preexec_fn=limit
+            )
+            figures = json.loads(run.stdout.strip().splitlines()[-1])
+            feature_mb = feature_bytes / 2**20
+            results.append({"rows": rows, "pool": pool, "store": store, "feature_mb": feature_mb})
+            results[-1] |= figures | {"data_limit_mb": data_limit_mb}
+    for path in sorted(root.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
     return results
+
+
+def limit_data(mb: int) -> None:
+    """Cap this process's private writable memory (RLIMIT_DATA) at `mb` MiB."""
+    resource.setrlimit(resource.RLIMIT_DATA, (mb * 2**20, mb * 2**20))
 
 
 def report(kind: str, results: list[dict]) -> None:
     print(f"\n{kind}")
-    header = ["rows", "Arrow pool", "feature files", "RSS after imports", "after load_data", "peak"]
-    header += ["peak - imports per 1k rows", "load", "epoch"]
+    header = ["rows", "Arrow pool", "frames", "feature files", "anonymous after imports"]
+    header += ["anonymous after load_data", "peak RSS", "peak anonymous"]
+    header += ["peak anonymous - imports per 1k rows", "RLIMIT_DATA", "load", "epoch"]
     print("| " + " | ".join(header) + " |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---|" + "---:|" * (len(header) - 3))
     for r in results:
-        growth = (r["peak_mb"] - r["after_imports_mb"]) / r["rows"] * 1000
+        growth = (r["peak_anonymous_mb"] - r["after_imports_mb"]) / r["rows"] * 1000
+        limit = "-" if r["data_limit_mb"] is None else f"{r['data_limit_mb']:,} MB"
         print(
-            f"| {r['rows']:,} | {r['pool']} | {r['feature_mb']:,.0f} MB "
+            f"| {r['rows']:,} | {r['pool']} | {r['store']} | {r['feature_mb']:,.0f} MB "
             f"| {r['after_imports_mb']:,.0f} MB | {r['after_load_mb']:,.0f} MB "
-            f"| {r['peak_mb']:,.0f} MB | {growth:.1f} MB "
-            f"| {r['load_s']:.1f} s | {r['epoch_s']:.1f} s |"
+            f"| {r['peak_mb']:,.0f} MB | {r['peak_anonymous_mb']:,.0f} MB | {growth:.1f} MB "
+            f"| {limit} | {r['load_s']:.1f} s | {r['epoch_s']:.1f} s |"
         )
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == CHILD:
         world, epochs, frames = json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "True"
-        print(json.dumps(child(world, epochs, frames, sys.argv[5])))
+        print(json.dumps(child(world, epochs, frames, sys.argv[5], sys.argv[6])))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[25_000, 100_000, 250_000])
     parser.add_argument("--dim", type=int, default=768)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--frames-rows", type=int, nargs="*", default=[2_000, 4_000, 8_000])
+    parser.add_argument("--frames-rows", type=int, nargs="*", default=[8_000, 32_000])
     parser.add_argument("--frames", type=int, default=50, help="frames per utterance")
     parser.add_argument("--frame-epochs", type=int, default=1)
     parser.add_argument(
@@ -249,21 +305,34 @@ def main() -> None:
     parser.add_argument(
         "--frame-pools", nargs="+", default=["system"], choices=["system", "default"]
     )
+    parser.add_argument(
+        "--stores", nargs="+", default=["memory", "mapped"], choices=["memory", "mapped"],
+        help="where the frames are held (mapped: memory-mapped, as the workflow trains)",
+    )  # fmt: skip
+    parser.add_argument("--data-limit-mb", type=int, help="RLIMIT_DATA of each training child")
     parser.add_argument("--dir", help="work directory (default: a temporary one)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, torch 1 thread")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        limit = args.data_limit_mb
         vectors = [
             r
             for n in args.rows
-            for r in measure(n, args.dim, 0, args.epochs, args.pools, Path(tmp))
+            for r in measure(n, args.dim, 0, args.epochs, args.pools, ["-"], Path(tmp), limit)
         ]
         report(f"vectors: {args.dim}-d float32, audio MLP, {args.epochs} epochs", vectors)
         framed = [
             r
             for n in args.frames_rows
             for r in measure(
-                n, args.dim, args.frames, args.frame_epochs, args.frame_pools, Path(tmp)
+                n,
+                args.dim,
+                args.frames,
+                args.frame_epochs,
+                args.frame_pools,
+                args.stores,
+                Path(tmp),
+                limit,
             )
         ]
         report(

@@ -65,8 +65,8 @@ def test_unlabelled_test_adds_each_test_corpus_features_only():
 
 
 def test_unlabelled_sequences_are_concatenated_row_for_row():
-    a = Sequences(torch.arange(6.0).reshape(3, 2).half(), torch.tensor([0, 1, 3]))
-    b = Sequences(torch.arange(6.0, 10.0).reshape(2, 2).half(), torch.tensor([0, 2]))
+    a = Sequences.packed(torch.arange(6.0).reshape(3, 2).half(), [1, 2])
+    b = Sequences.packed(torch.arange(6.0, 10.0).reshape(2, 2).half(), [2])
     data = tiny_data()
     test = {
         c: Split(s.utt_id[:n], s.corpus[:n], {"audio": seq}, s.y[:n])

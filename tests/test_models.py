@@ -1,11 +1,8 @@
 """The classifier: sequence cross-attention with padding masks, the vector path, checkpoints."""
 
-import numpy as np
-import pyarrow as pa
 import pytest
 import torch
 
-from xcorpus.features.shards import feature_schema
 from xcorpus.labels import CLASSES
 from xcorpus.train.models import (
     EmotionClassifier,
@@ -22,19 +19,7 @@ HIDDEN = 8
 
 
 def random_sequences(gen: torch.Generator, lengths: list[int], dim: int) -> Sequences:
-    values = torch.randn(sum(lengths), dim, generator=gen).half()
-    offsets = torch.tensor([0, *np.cumsum(lengths)], dtype=torch.int64)
-    return Sequences(values, offsets)
-
-
-def frames_table(sequences: list[np.ndarray], dim: int) -> pa.Table:
-    """A feature table as extraction writes it, with `frames`."""
-    columns = {
-        "utt_id": [f"u{i}" for i in range(len(sequences))],
-        "embedding": [s.astype(np.float32).mean(axis=0) for s in sequences],
-        "frames": [list(s) for s in sequences],
-    }
-    return pa.Table.from_pydict(columns, schema=feature_schema(dim, frames=True))
+    return Sequences.packed(torch.randn(sum(lengths), dim, generator=gen).half(), lengths)
 
 
 def sequence_model(
@@ -68,32 +53,6 @@ def pad_further(b: SequenceBatch, extra: int, fill: float = 0.0) -> SequenceBatc
     n, _, dim = b.frames.shape
     frames = torch.cat([b.frames, torch.full((n, extra, dim), fill)], dim=1)
     return SequenceBatch(frames, torch.cat([b.padding, torch.ones(n, extra, dtype=torch.bool)], 1))
-
-
-def test_from_table_take_and_batch_pad_exactly_the_stored_frames():
-    rng = np.random.default_rng(0)
-    stored = [rng.normal(size=(n, 3)).astype(np.float16) for n in (2, 5, 1, 3)]
-    table = frames_table(stored, 3)
-    table = pa.concat_tables([table.slice(0, 1), table.slice(1)])  # chunked, sliced children
-    seqs = Sequences.from_table(table, np.array([3, 1, 0]))
-    assert seqs.lengths.tolist() == [3, 5, 2]
-    assert seqs.values.dtype == torch.float16
-    seqs = seqs.take(np.array([2, 0]))  # stored rows 0, 3
-    frames, padding = seqs.batch(torch.tensor([1, 0]))
-    assert frames.dtype == torch.float32 and frames.shape == (2, 3, 3)
-    assert padding.tolist() == [[False, False, False], [False, False, True]]
-    np.testing.assert_array_equal(frames[0].numpy(), stored[3].astype(np.float32))
-    np.testing.assert_array_equal(frames[1, :2].numpy(), stored[0].astype(np.float32))
-    assert (frames[1, 2] == 0).all()
-    assert seqs.describe("audio") == "audio: 2-3 frames (mean 2.5)"
-
-
-def test_from_table_refuses_utterance_features():
-    table = pa.table({"utt_id": ["u0"], "embedding": [[1.0, 2.0]]})
-    with pytest.raises(ValueError, match="granularity frames"):
-        Sequences.from_table(table, np.array([0]))
-    with pytest.raises(ValueError, match="negative"):
-        Sequences.from_table(frames_table([np.ones((1, 2), np.float16)], 2), np.array([-1]))
 
 
 def test_sequence_standardisation_is_over_frames_in_float64(seqs):

@@ -200,8 +200,7 @@ def test_sequences_are_standardised_per_dimension_over_frames():
     rng = np.random.default_rng(1)
     lengths = [3, 5, 2, 4]  # utterances 0-1 corpus A, 2-3 corpus C
     values = torch.from_numpy(rng.normal(size=(sum(lengths), DIM)) * 4 + 2).half()
-    offsets = torch.tensor(np.concatenate([[0], np.cumsum(lengths)]), dtype=torch.int64)
-    sequences = Sequences(values, offsets)
+    sequences = Sequences.packed(values, lengths)
     full = Split(
         np.array(["u0", "u1", "u2", "u3"], dtype=object),
         np.array(["A", "A", "C", "C"], dtype=object),
@@ -212,11 +211,16 @@ def test_sequences_are_standardised_per_dimension_over_frames():
     train, test = full.take(np.array([0, 1])), full.take(np.array([2, 3]))
     data = Data(train, train, {"C": test}, {}, None)
     out, _ = normalise(data, "corpus", 10)
-    for split, normalised in ((train, out.train), (test, out.test["C"])):
-        frames = split.x["audio"].values.float()
-        expected = ((frames - frames.mean(0)) / frames.std(0, correction=0)).half()
-        torch.testing.assert_close(normalised.x["audio"].values, expected, atol=2e-3, rtol=0)
-        assert torch.equal(normalised.x["audio"].offsets, split.x["audio"].offsets)
+    rows = torch.tensor([0, 1])
+    for split, normalised, span in ((train, out.train, 8), (test, out.test["C"], 6)):
+        frames = values[:span] if split is train else values[8:]
+        mean, std = frames.double().mean(0), frames.double().std(0, correction=0)
+        stored = ((frames.float() - mean.float()) / std.float()).half()
+        expected = Sequences.packed(stored, split.x["audio"].lengths).batch(rows)
+        got = normalised.x["audio"].batch(rows)
+        assert torch.equal(got.padding, expected.padding)
+        torch.testing.assert_close(got.frames, expected.frames, atol=2e-3, rtol=0)
+        assert normalised.x["audio"].values is values  # the stored frames are not rewritten
 
 
 def test_speaker_normalisation_needs_every_speaker():

@@ -4,11 +4,16 @@ import re
 import subprocess
 import sys
 
+import pyarrow as pa
 import pytest
 import yaml
 from conftest import SNAKEFILE
 
 from xcorpus import resources
+from xcorpus.features.shards import write_shard
+
+# Peak anonymous memory of a 250k-utterance training job over memory-mapped frames (MB).
+PEAK_FRAMES_250K = 1207
 
 
 @pytest.mark.parametrize(
@@ -58,10 +63,25 @@ def test_training_memory_from_the_feature_bytes():
     assert resources.train_mem_mb(0) == resources.TRAIN_BASE_MB
     assert resources.train_mem_mb(100.2) == resources.TRAIN_BASE_MB + 501
     assert resources.train_mem_mb(100, attempt=2) == 2 * (resources.TRAIN_BASE_MB + 500)
+    frames = resources.TRAIN_BASE_MB + 500 + resources.TRAIN_FRAMES_MB
+    assert resources.train_mem_mb(100, frames=True) == frames
     # The peaks measured by benchmarks/train_scale.py (BENCHMARKS.md, "Training at MSP-PODCAST
-    # scale"): 250k x 768-d (737 MB of feature files) at 2,941 MB, 8k utterances of frames
-    # (722 MB) at 2,644 MB.
-    assert resources.train_mem_mb(737) >= 2941 and resources.train_mem_mb(722) >= 2644
+    # scale"): 250k x 768-d (737 MB of feature files) at 2,941 MB; 250k utterances of frames
+    # (held: 250k x (768 + 384) float32 vectors, 1,099 MB) at PEAK_FRAMES_250K MB anonymous.
+    assert resources.train_mem_mb(737) >= 2941
+    assert resources.train_mem_mb(1099, frames=True) >= PEAK_FRAMES_250K
+
+
+def test_held_feature_memory_counts_the_vectors_of_a_shard_with_frames(tmp_path):
+    vectors, framed = tmp_path / "vectors.parquet", tmp_path / "frames.parquet"
+    table = pa.table({"utt_id": ["a", "b"], "embedding": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]})
+    write_shard(table, vectors, {"dim": "3"})
+    frames = pa.array([[[1.0, 2.0, 3.0]] * 40] * 2, pa.list_(pa.list_(pa.float16(), 3)))
+    write_shard(
+        table.append_column("frames", frames), framed, {"dim": "3", "granularity": "frames"}
+    )
+    assert resources.held_feature_mb(vectors) == vectors.stat().st_size / 2**20
+    assert resources.held_feature_mb(framed) == 2 * 3 * 4 / 2**20
 
 
 def test_rules_declare_resources(tmp_path):

@@ -25,11 +25,12 @@ SIZES = {"IEMO": 96, "MSPI": 64, "MSPP": 80}  # IEMO, MSPI train; MSPP test
 DIMS = {"audio": 8, "text": 6}
 
 
-def make_world(root: Path, test_shift: float = 0.0) -> dict:
+def make_world(root: Path, test_shift: float = 0.0, frames: bool = False) -> dict:
     """Three tiny corpora: class-dependent gaussian features, 4 speakers, shards in two files.
 
     Speaker 3 of each training corpus is the validation split; the test corpus is shifted a
-    little, as a different corpus would be, and by `test_shift` more.
+    little, as a different corpus would be, and by `test_shift` more. With `frames`, the
+    shards also hold 1-4 frames per utterance (its vector plus noise).
     """
     rng = np.random.default_rng(0)
     means = {kind: rng.normal(size=(4, dim)) * 2.0 for kind, dim in DIMS.items()}
@@ -52,7 +53,10 @@ def make_world(root: Path, test_shift: float = 0.0) -> dict:
             for half in (0, 1):
                 rows = slice(half, None, 2)
                 path = root / "features" / kind / corpus / f"shard-{half}-of-2.parquet"
-                write_features(ids[rows], x[rows], path, kind)
+                sequences = None
+                if frames:
+                    sequences = [v + rng.normal(size=(rng.integers(1, 5), dim)) for v in x[rows]]
+                write_features(ids[rows], x[rows], path, kind, sequences)
                 world[kind].append(path)
         if corpus == "MSPP":
             world["manifest"] += [{"utt_id": u, "corpus": corpus, "role": "test"} for u in ids]
@@ -75,11 +79,18 @@ def make_world(root: Path, test_shift: float = 0.0) -> dict:
     return world
 
 
-def write_features(ids: list[str], x: np.ndarray, path: Path, kind: str) -> None:
+def write_features(
+    ids: list[str], x: np.ndarray, path: Path, kind: str, frames: list[np.ndarray] | None = None
+) -> None:
     dim = x.shape[1]
     flat = pa.array(x.astype(np.float32).reshape(-1), pa.float32())
     table = pa.table({"utt_id": ids, "embedding": pa.FixedSizeListArray.from_arrays(flat, dim)})
-    write_shard(table, path, {"backend": "synthetic", "dim": str(dim), "modality": kind})
+    metadata = {"backend": "synthetic", "dim": str(dim), "modality": kind}
+    if frames is not None:
+        stored = [list(f.astype(np.float16)) for f in frames]
+        table = table.append_column("frames", pa.array(stored, pa.list_(pa.list_(pa.float16()))))
+        metadata["granularity"] = "frames"
+    write_shard(table, path, metadata)
 
 
 def experiment(**overrides) -> dict:
@@ -109,11 +120,15 @@ def settings(**overrides) -> Settings:
     return Settings.of(experiment(**overrides))
 
 
-def run(world: dict, out_dir: Path, seed: int = 1, **overrides) -> dict:
+def run(
+    world: dict, out_dir: Path, seed: int = 1, frames_dir: Path | None = None, **overrides
+) -> dict:
     exp = experiment(**overrides)
     audio = world["audio"] if exp["modality"] != "text" else []
     text = world["text"] if exp["modality"] != "audio" else []
-    inputs = Inputs(world["manifest_path"], world["indexes"], audio, text, world["difficulty"])
+    inputs = Inputs(
+        world["manifest_path"], world["indexes"], audio, text, world["difficulty"], frames_dir
+    )
     return train_seed(exp, seed, inputs, out_dir, out_dir.parent / f"{out_dir.name}-resume")
 
 
@@ -218,6 +233,32 @@ def test_cross_attention_says_once_that_it_sees_one_token(world, tmp_path, capsy
     run(world, tmp_path, num_epochs=2, fusion_type="cross_attention")
     out = capsys.readouterr().out
     assert out.count("cross_attention over one token per modality") == 1
+
+
+@pytest.mark.parametrize("normalisation", ["train", "corpus"])
+def test_memory_mapped_frames_train_exactly_as_frames_in_memory(tmp_path, normalisation):
+    world = make_world(tmp_path / "world", frames=True)
+    common = {"fusion_type": "cross_attention", "num_epochs": 3}
+    common |= {"feature_normalisation": normalisation}
+    memory = run(world, tmp_path / "memory", **common)
+    (tmp_path / "scratch").mkdir()
+    mapped = run(world, tmp_path / "mapped", frames_dir=tmp_path / "scratch", **common)
+    assert mapped == memory
+    for name in ("predictions.parquet", "history.csv"):
+        assert (tmp_path / "mapped" / name).read_bytes() == (
+            tmp_path / "memory" / name
+        ).read_bytes()
+    # One store per modality, holding every manifest utterance's frames once, float16.
+    stores = sorted(f.stat().st_size for f in (tmp_path / "scratch").glob("*.f16"))
+    frames = {
+        kind: sum(
+            len(f)
+            for p in world[kind]
+            for f in pq.read_table(p, columns=["frames"])["frames"].to_pylist()
+        )
+        for kind in DIMS
+    }
+    assert stores == sorted(frames[k] * DIMS[k] * 2 for k in DIMS)
 
 
 def test_missing_feature_row_is_an_error_naming_it(tmp_path):

@@ -8,6 +8,12 @@ for memory or time is resubmitted with more.
 """
 
 import math
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from xcorpus.features.shards import has_frames, read_metadata
 
 # Peak RSS of one extraction job before its outputs count: interpreter, libraries, the model and
 # one chunk of audio (at most 600 s) or transcripts, with headroom over the eGeMAPS shards
@@ -50,6 +56,10 @@ OUTPUT_COPIES = 2
 # (BENCHMARKS.md, "Resources of the jobs" and "Training at MSP-PODCAST scale").
 TRAIN_BASE_MB = 1500
 TRAIN_FEATURE_COPIES = 5
+# Training over frames: the frames are memory-mapped from the job's tmpdir (never in its own
+# memory); this is for the shards' read buffers, the frame positions and the page cache the
+# batches read through (BENCHMARKS.md, "Training at MSP-PODCAST scale").
+TRAIN_FRAMES_MB = 2000
 TRAIN_RUNTIME_MIN = 60
 # Minutes every job gets on top of its work: start-up, reading the index, writing.
 START_MIN = 10
@@ -102,9 +112,21 @@ def extract_runtime(feature_set: dict, rows: int | None, attempt: int = 1) -> in
     return math.ceil(START_MIN + work) * attempt
 
 
-def train_mem_mb(feature_mb: float, attempt: int = 1) -> int:
-    """Memory of one training job reading `feature_mb` of feature files."""
-    return math.ceil(TRAIN_BASE_MB + TRAIN_FEATURE_COPIES * feature_mb) * attempt
+def train_mem_mb(feature_mb: float, frames: bool = False, attempt: int = 1) -> int:
+    """Memory of one training job holding `feature_mb` of vectors (held_feature_mb), plus
+    TRAIN_FRAMES_MB when a feature set stores frames."""
+    frames_mb = TRAIN_FRAMES_MB if frames else 0
+    return math.ceil(TRAIN_BASE_MB + TRAIN_FEATURE_COPIES * feature_mb + frames_mb) * attempt
+
+
+def held_feature_mb(path: str | Path) -> float:
+    """MB of one feature shard that a training job holds in memory: the file for utterance
+    vectors; for a shard with frames only its float32 vectors (from the footer), since the
+    frames are memory-mapped (or, for a vector model, not read)."""
+    metadata = read_metadata(path)
+    if not has_frames(metadata):
+        return os.path.getsize(path) / 2**20
+    return pq.read_metadata(path).num_rows * int(metadata["dim"]) * 4 / 2**20
 
 
 def use_system_memory_pool() -> None:

@@ -6,6 +6,7 @@ models (or two package versions) never end up in one training set.
 """
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -59,18 +60,18 @@ def schema_metadata(schema: pa.Schema) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
 
 
-def read_feature_set(paths: list[Path]) -> pa.Table:
-    """All shards of one feature set as one table sorted by utt_id, with the shared metadata.
+def check_feature_set(paths: list[Path]) -> dict[str, str]:
+    """The metadata all shards of one feature set share, read from their footers only.
 
-    Raises ValueError naming the files when shards disagree on how features were made or an
-    utterance appears twice.
+    Raises ValueError naming the files when shards disagree on how features were made or one
+    does not hold the schema its metadata promises.
     """
     if not paths:
         raise ValueError("no feature shards given")
     reference = read_metadata(paths[0])
     if "dim" not in reference:
         raise ValueError(f"{paths[0]} has no feature metadata; was it written by write_shard?")
-    tables = []
+    schema = feature_schema(int(reference["dim"]), has_frames(reference))
     for path in paths:
         metadata = read_metadata(path)
         if metadata != reference:
@@ -79,25 +80,42 @@ def read_feature_set(paths: list[Path]) -> pa.Table:
             )
             details = "; ".join(f"{k}: {reference.get(k)!r} vs {metadata.get(k)!r}" for k in diff)
             raise ValueError(f"feature shards {paths[0]} and {path} disagree ({details})")
-        schema = feature_schema(int(reference["dim"]), has_frames(reference))
-        tables.append(_read_shard(path, schema))
+        stored = pq.read_schema(path)
+        if not stored.equals(schema):
+            raise ValueError(f"feature shard {path} does not hold {schema}: {stored}")
+    return reference
+
+
+def shard_ids(paths: list[Path]) -> pa.ChunkedArray:
+    """The utt_ids of the shards, in `paths` order and row order within each; raises
+    ValueError naming the utterance and files when one appears more than once."""
+    tables = [pq.read_table(p, columns=["utt_id"]) for p in paths]
+    _check_unique(paths, tables)
+    return pa.chunked_array([c for t in tables for c in t.column("utt_id").chunks], pa.string())
+
+
+def read_feature_set(paths: list[Path], columns: list[str] | None = None) -> pa.Table:
+    """All shards of one feature set (their `columns`, utt_id among them; all by default) as
+    one table sorted by utt_id, with the shared metadata, after check_feature_set's checks."""
+    reference = check_feature_set(paths)
+    tables = [pq.read_table(p, columns=columns) for p in paths]
     _check_unique(paths, tables)
     table = pa.concat_tables(tables)
     table = table.take(pc.sort_indices(table, [("utt_id", "ascending")]))
     return table.replace_schema_metadata(reference)
 
 
+def iter_column(path: Path, name: str, rows: int = 1024) -> Iterator[pa.Array]:
+    """Column `name` of one shard, `rows` rows at a time, read a page at a time: pre-buffering
+    would read a whole row group (often a whole shard of frames) into memory at once."""
+    shard = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+    for batch in shard.iter_batches(batch_size=rows, columns=[name]):
+        yield batch.column(0)
+
+
 def has_frames(metadata: dict[str, str]) -> bool:
     """Whether the features were stored with their frame/token sequences."""
     return metadata.get("granularity") == "frames"
-
-
-def _read_shard(path: Path, schema: pa.Schema) -> pa.Table:
-    """One shard, checked against the feature schema its metadata promises."""
-    table = pq.read_table(path)
-    if not table.schema.equals(schema):
-        raise ValueError(f"feature shard {path} does not hold {schema}: {table.schema}")
-    return table
 
 
 def _check_unique(paths: list[Path], tables: list[pa.Table]) -> None:

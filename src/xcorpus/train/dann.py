@@ -26,7 +26,7 @@ from torch import nn
 
 from xcorpus.train.data import Data, Split
 from xcorpus.train.models import EmotionClassifier
-from xcorpus.train.sequences import Sequences
+from xcorpus.train.sequences import Sequences, concat
 from xcorpus.train.settings import Settings
 
 if TYPE_CHECKING:  # loop imports this module
@@ -96,11 +96,7 @@ def _concat(parts: list[torch.Tensor | Sequences]) -> torch.Tensor | Sequences:
     # A modality is sequences in every split or in none (Data).
     if not isinstance(parts[0], Sequences):
         return torch.cat(cast(list[torch.Tensor], parts))
-    sequences = cast(list[Sequences], parts)
-    shifts = np.cumsum([0] + [len(p.values) for p in sequences[:-1]])
-    offsets = [p.offsets[:-1] + int(s) for p, s in zip(sequences, shifts, strict=True)]
-    end = torch.tensor([int(shifts[-1]) + len(sequences[-1].values)])
-    return Sequences(torch.cat([p.values for p in sequences]), torch.cat([*offsets, end]))
+    return concat(cast(list[Sequences], parts))
 
 
 class DomainAdversarial(nn.Module):

@@ -25,10 +25,10 @@ import torch
 from xcorpus.config import train_name
 from xcorpus.corpora import CORPORA
 from xcorpus.difficulty import VAD_COLUMNS, rescale, score_centroid
-from xcorpus.features.shards import has_frames, read_feature_set, schema_metadata
+from xcorpus.features.shards import check_feature_set, has_frames, read_feature_set, shard_ids
 from xcorpus.labels import CLASS_INDEX
 from xcorpus.manifest import loso_roles
-from xcorpus.train.sequences import Sequences
+from xcorpus.train.sequences import Sequences, read_sequences
 from xcorpus.train.settings import DataSettings
 
 ROLES = ("train", "val", "heldout", "test")
@@ -114,6 +114,7 @@ def load_data(
     difficulty: list[Path] | None,
     fold: int | None = None,
     share: float | None = None,
+    frames_dir: Path | None = None,
 ) -> Data:
     """The experiment's splits; `difficulty` None means no difficulty curriculum, else the
     difficulty files of its training corpora (none for centroid difficulty, which is computed
@@ -123,7 +124,8 @@ def load_data(
     corpus's rows only, session `fold` held out as the in-corpus test and a `share` of the other
     sessions' speakers validating (manifest.loso_roles); no other corpus is tested.
     Training rows are ordered by corpus in `train_dataset` order (so corpus blocks are
-    contiguous, as the console summary reports), manifest order within a corpus.
+    contiguous, as the console summary reports), manifest order within a corpus. Frame
+    sequences are memory-mapped from a file in `frames_dir` when given, else held in memory.
     """
     rows = ordered_manifest(settings, manifest)
     labels = read_labels(indexes)
@@ -140,9 +142,9 @@ def load_data(
         rows = fold_rows(rows, settings, fold, share)
     classes = rows["label"].map(CLASS_INDEX).fillna(NO_CLASS)
     y = torch.tensor(classes.to_numpy(np.int64))
-    tables = {kind: read_feature_table(kind, paths) for kind, paths in features.items()}
-    sequences = uses_sequences(settings, [table for _, table in tables.values()])
-    x = {kind: read_features(rows, *named, sequences) for kind, named in tables.items()}
+    sets = [feature_set(kind, paths) for kind, paths in features.items()]
+    sequences = uses_sequences(settings, sets)
+    x = {s.kind: read_features(rows, s, sequences, frames_dir) for s in sets}
     vad = common_scale_vad(rows) if settings.has_dimensional_head else None
     full = Split(
         rows["utt_id"].to_numpy(object),
@@ -249,34 +251,50 @@ def read_labels(paths: list[Path]) -> pd.DataFrame:
     return labels
 
 
-def read_feature_table(kind: str, paths: list[Path]) -> tuple[str, pa.Table]:
-    """(name for messages, table) of all shards of one feature set, checked to hold `kind`."""
+@dataclass(frozen=True)
+class FeatureSet:
+    """The shards of one feature set, checked to agree and to hold `kind` (nothing read yet
+    but their footers)."""
+
+    kind: str  # audio | text
+    name: str  # for messages
+    paths: list[Path]
+    frames: bool  # stored with frame/token sequences
+
+
+def feature_set(kind: str, paths: list[Path]) -> FeatureSet:
     if not paths:
         raise ValueError(f"modality needs {kind} features, but no {kind} feature shards were given")
-    table = read_feature_set(paths)
-    metadata = schema_metadata(table.schema)
+    metadata = check_feature_set(paths)
     where = os.path.commonpath([Path(p).parent for p in paths])
     name = f"{kind} feature set {metadata.get('backend', '?')} ({where})"
     if metadata.get("modality", kind) != kind:
         raise ValueError(f"{name} holds {metadata['modality']} features, not {kind}")
-    return name, table
+    return FeatureSet(kind, name, list(paths), has_frames(metadata))
 
 
-def uses_sequences(settings: DataSettings, tables: list[pa.Table]) -> bool:
+def uses_sequences(settings: DataSettings, sets: list[FeatureSet]) -> bool:
     """Cross-attention attends over sequences when both feature sets stored them."""
-    frames = [has_frames(schema_metadata(t.schema)) for t in tables]
-    return settings.fusion_type == "cross_attention" and len(tables) == 2 and all(frames)
+    frames = [s.frames for s in sets]
+    return settings.fusion_type == "cross_attention" and len(sets) == 2 and all(frames)
 
 
 def read_features(
-    rows: pd.DataFrame, name: str, table: pa.Table, sequences: bool
+    rows: pd.DataFrame, features: FeatureSet, sequences: bool, frames_dir: Path | None = None
 ) -> torch.Tensor | Sequences:
     """One feature set's inputs, one per manifest row: the embedding matrix (float32), or the
-    frame/token sequences when `sequences`."""
-    positions = pd.Index(table.column("utt_id").to_numpy()).get_indexer(rows["utt_id"])
-    _require(rows, positions < 0, f"has no row in the {name}")
+    frame/token sequences when `sequences` (only the rows' frames are read, a batch of rows at
+    a time; memory-mapped from `frames_dir` when given)."""
     if sequences:
-        return Sequences.from_table(table, positions)
+        ids = shard_ids(features.paths).to_numpy(zero_copy_only=False)
+        positions = pd.Index(ids).get_indexer(rows["utt_id"])
+        _require(rows, positions < 0, f"has no row in the {features.name}")
+        read = read_sequences(features.paths, positions, frames_dir)
+        _require(rows, read.lengths.numpy() < 1, f"has no frames in the {features.name}")
+        return read
+    table = read_feature_set(features.paths, ["utt_id", "embedding"])
+    positions = pd.Index(table.column("utt_id").to_numpy()).get_indexer(rows["utt_id"])
+    _require(rows, positions < 0, f"has no row in the {features.name}")
     column = table.column("embedding").combine_chunks()
     matrix = column.flatten().to_numpy().reshape(len(column), column.type.list_size)
     return torch.from_numpy(np.ascontiguousarray(matrix[positions], dtype=np.float32))

@@ -63,16 +63,20 @@ def sequence_standardisation(
     """Per-feature mean and std over every frame of the training sequences (so a long utterance
     weighs as many frames as it has); constant features get std 1.
 
-    The flat frames hold no padding, so this streams over them `chunk` frames at a time (float32
+    This streams over the frames (no padding) `chunk` frames at a time in row order (float32
     statistics per chunk, merged in float64 with Chan et al.'s pairwise update), never making a
-    dense float64 copy of them all.
+    dense copy of them all. The statistics are of the stored frames: sequences already
+    standardised by feature normalisation are refused.
     """
-    values = sequences.values
-    if not len(values):
+    if sequences.scale is not None:
+        raise ValueError("the sequences are already standardised")
+    index = sequences.frame_index()
+    if not len(index):
         raise ValueError("no frames to standardise with")
-    mean = torch.zeros(values.shape[1], dtype=torch.float64, device=values.device)
+    mean = torch.zeros(sequences.dim, dtype=torch.float64, device=index.device)
     squares, seen = torch.zeros_like(mean), 0
-    for part in values.split(chunk):
+    for positions in index.split(chunk):
+        part = sequences.values[positions]
         var_part, mean_part = torch.var_mean(part.float(), dim=0, correction=0)
         k, delta = len(part), mean_part.double() - mean
         mean += delta * k / (seen + k)

@@ -27,7 +27,7 @@ import torch
 
 from xcorpus.train.data import Data, Split
 from xcorpus.train.models import sequence_standardisation, standardisation
-from xcorpus.train.sequences import Sequences
+from xcorpus.train.sequences import Sequences, Standardisation
 
 METHODS = ("train", "corpus", "speaker", "none")
 
@@ -166,14 +166,22 @@ def _by_speaker(
 
 def _standardise(split: Split, groups: list[tuple[np.ndarray, Stats]]) -> Split:
     """`split` with the rows of each group standardised by that group's statistics (the groups
-    cover every row once)."""
-    x = {}
+    cover every row once): vectors in a new matrix, sequences by the statistics their batches
+    apply (the frames are not rewritten; xcorpus.train.sequences)."""
+    x: dict[str, torch.Tensor | Sequences] = {}
     for m, t in split.x.items():
-        values = (t.values if isinstance(t, Sequences) else t).clone()
+        if isinstance(t, Sequences):
+            group = torch.empty(len(t), dtype=torch.int64)
+            for g, (rows, _) in enumerate(groups):
+                group[rows] = g
+            mean = torch.stack([stats[m][0] for _, stats in groups])
+            std = torch.stack([stats[m][1] for _, stats in groups])
+            x[m] = t.standardised(Standardisation(mean, std, group))
+            continue
+        values = t.clone()
         for rows, stats in groups:
             mean, std = stats[m]
-            index = t.frame_index(rows) if isinstance(t, Sequences) else torch.from_numpy(rows)
-            source = (t.values if isinstance(t, Sequences) else t)[index]
-            values[index] = ((source.float() - mean) / std).to(values.dtype)
-        x[m] = Sequences(values, t.offsets) if isinstance(t, Sequences) else values
+            index = torch.from_numpy(rows)
+            values[index] = ((t[index].float() - mean) / std).to(values.dtype)
+        x[m] = values
     return replace(split, x=x)

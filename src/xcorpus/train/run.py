@@ -138,13 +138,15 @@ def unrated_reasons(settings: Settings, data: Data) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The files one training job reads."""
+    """The files one training job reads, and the scratch directory its frame sequences are
+    memory-mapped from (None: held in memory)."""
 
     manifest: Path
     indexes: list[Path]
     audio_features: list[Path]
     text_features: list[Path]
     difficulty: list[Path]
+    frames_dir: Path | None = None
 
 
 def train_seed(
@@ -198,7 +200,9 @@ def _load(settings: Settings, seed: int, inputs: Inputs, fold=None, share=None) 
     given = {"audio": inputs.audio_features, "text": inputs.text_features}
     features = {m: given[m] for m in settings.modalities}
     scores = inputs.difficulty if settings.uses_difficulty else None
-    return load_data(settings, inputs.manifest, inputs.indexes, features, scores, fold, share)
+    return load_data(
+        settings, inputs.manifest, inputs.indexes, features, scores, fold, share, inputs.frames_dir
+    )
 
 
 def _train_counts(settings: Settings, data: Data) -> dict[str, int]:
