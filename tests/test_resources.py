@@ -80,8 +80,10 @@ def test_held_feature_memory_counts_the_vectors_of_a_shard_with_frames(tmp_path)
     write_shard(
         table.append_column("frames", frames), framed, {"dim": "3", "granularity": "frames"}
     )
-    assert resources.held_feature_mb(vectors) == vectors.stat().st_size / 2**20
-    assert resources.held_feature_mb(framed) == 2 * 3 * 4 / 2**20
+    assert resources.held_features([vectors]) == (vectors.stat().st_size / 2**20, False)
+    assert resources.held_features([framed]) == (2 * 3 * 4 / 2**20, True)
+    held = (vectors.stat().st_size + 2 * 3 * 4) / 2**20
+    assert resources.held_features([vectors, framed]) == pytest.approx((held, True))
 
 
 def test_rules_declare_resources(tmp_path):

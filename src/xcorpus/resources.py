@@ -113,20 +113,26 @@ def extract_runtime(feature_set: dict, rows: int | None, attempt: int = 1) -> in
 
 
 def train_mem_mb(feature_mb: float, frames: bool = False, attempt: int = 1) -> int:
-    """Memory of one training job holding `feature_mb` of vectors (held_feature_mb), plus
+    """Memory of one training job holding `feature_mb` of vectors (held_features), plus
     TRAIN_FRAMES_MB when a feature set stores frames."""
     frames_mb = TRAIN_FRAMES_MB if frames else 0
     return math.ceil(TRAIN_BASE_MB + TRAIN_FEATURE_COPIES * feature_mb + frames_mb) * attempt
 
 
-def held_feature_mb(path: str | Path) -> float:
-    """MB of one feature shard that a training job holds in memory: the file for utterance
-    vectors; for a shard with frames only its float32 vectors (from the footer), since the
-    frames are memory-mapped (or, for a vector model, not read)."""
-    metadata = read_metadata(path)
-    if not has_frames(metadata):
-        return os.path.getsize(path) / 2**20
-    return pq.read_metadata(path).num_rows * int(metadata["dim"]) * 4 / 2**20
+def held_features(paths: list[str] | list[Path]) -> tuple[float, bool]:
+    """MB of the feature shards `paths` that a training job holds in memory, and whether any
+    stores frames: a shard of utterance vectors counts its file; one with frames only its
+    float32 vectors (from the footer), since the frames are memory-mapped (or, for a vector
+    model, not read)."""
+    held, frames = 0.0, False
+    for path in paths:
+        metadata = read_metadata(path)
+        if has_frames(metadata):
+            held += pq.read_metadata(path).num_rows * int(metadata["dim"]) * 4 / 2**20
+            frames = True
+        else:
+            held += os.path.getsize(path) / 2**20
+    return held, frames
 
 
 def use_system_memory_pool() -> None:

@@ -29,7 +29,6 @@ from xcorpus.corpora.sources import fingerprint
 from xcorpus.corpora.test_lists import list_path
 from xcorpus.difficulty import METHODS
 from xcorpus.feature_map_plan import mapped_feature_sets, panel_plan
-from xcorpus.features.shards import has_frames, read_metadata
 from xcorpus.leakage import report_corpora
 from xcorpus.runner import select
 from xcorpus.sweeps import expand_sweeps, with_origin
@@ -159,8 +158,7 @@ def extract_runtime(wildcards, attempt):
 def train_mem_mb(wildcards, input, attempt):
     """From the vectors of the feature files the job reads (0 MB before they exist)."""
     paths = [p for p in [*input.audio, *input.text] if os.path.exists(p)]
-    feature_mb = sum(job_resources.held_feature_mb(p) for p in paths)
-    frames = any(has_frames(read_metadata(p)) for p in paths)
+    feature_mb, frames = job_resources.held_features(paths)
     return job_resources.train_mem_mb(feature_mb, frames, attempt)
 
 

@@ -225,13 +225,12 @@ class _Store:
         self.size += len(block)
 
     def finish(self) -> torch.Tensor:
-        if self.file is None:
-            if not self.blocks:
-                return torch.empty((0, self.dim), dtype=torch.float16)
-            return torch.from_numpy(np.concatenate(self.blocks))
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
         if not self.size:
             return torch.empty((0, self.dim), dtype=torch.float16)
+        if self.file is None:
+            return torch.from_numpy(np.concatenate(self.blocks))
         mapped = np.memmap(self.file.name, np.float16, "r+", shape=(self.size, self.dim))
         return torch.from_numpy(mapped)
 
