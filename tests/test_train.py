@@ -261,6 +261,21 @@ def test_memory_mapped_frames_train_exactly_as_frames_in_memory(tmp_path, normal
     assert stores == sorted(frames[k] * DIMS[k] * 2 for k in DIMS)
 
 
+def test_utterance_without_frames_is_an_error_naming_it(tmp_path):
+    world = make_world(tmp_path, frames=True)
+    shard = world["audio"][0]  # IEMO, first half
+    table = pq.read_table(shard)
+    emptied = table.column("utt_id")[2].as_py()
+    frames = [np.array(u, np.float64) for u in table.column("frames").to_pylist()]
+    frames[2] = np.zeros((0, DIMS["audio"]))
+    x = np.array(table.column("embedding").to_pylist())
+    write_features(table.column("utt_id").to_pylist(), x, shard, "audio", frames)
+    with pytest.raises(
+        ValueError, match=rf"utterance {emptied} \(IEMO\) has no frames in the audio"
+    ):
+        run(world, tmp_path / "out", fusion_type="cross_attention")
+
+
 def test_missing_feature_row_is_an_error_naming_it(tmp_path):
     world = make_world(tmp_path)
     shard = world["text"][3]  # MSPI, second half
